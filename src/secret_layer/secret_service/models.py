@@ -1,0 +1,250 @@
+"""Typed views of the product's secrets. Each hides its secret parts from ``repr``.
+
+Every ``from_secret_string`` validates the JSON and raises
+:class:`~secret_service.errors.SecretFormatError` naming the missing or wrong field,
+never echoing a value. ``to_secret_dict`` gives the JSON document back with unknown
+keys preserved, so a rotation keeps the secret's shape.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Self
+
+from secret_service.errors import SecretFormatError
+
+__all__ = [
+    "MYSQL_ENGINES",
+    "DatabaseCredentials",
+    "JwtConfig",
+    "parse_secret_json",
+]
+
+MYSQL_ENGINES = frozenset({"mysql", "aurora-mysql", "aurora", "mariadb"})
+JWT_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+JWT_MIN_KEY_LENGTH = 32
+
+
+def parse_secret_json(secret_string: str, *, secret_id: str | None = None) -> dict[str, Any]:
+    """Parse a secret's value as a JSON object, or raise a SecretFormatError without it."""
+    try:
+        document = json.loads(secret_string)
+    except (TypeError, ValueError) as exc:
+        raise SecretFormatError(
+            f"secret {secret_id or '?'} is not valid JSON "
+            f"(error at line {getattr(exc, 'lineno', '?')}, column {getattr(exc, 'colno', '?')}); "
+            "store a JSON object",
+            secret_id=secret_id,
+        ) from None  # the decoder's message can quote the value: never chain it
+    if not isinstance(document, dict):
+        raise SecretFormatError(
+            f"secret {secret_id or '?'} must be a JSON object, not a JSON "
+            f"{type(document).__name__}",
+            secret_id=secret_id,
+        )
+    return document
+
+
+def _require_str(doc: dict[str, Any], key: str, secret_id: str | None, kind: str) -> str:
+    if key not in doc or doc[key] is None:
+        raise SecretFormatError(
+            f"{kind} secret {secret_id or '?'} has no '{key}' field; add it to the secret",
+            secret_id=secret_id,
+            field=key,
+        )
+    value = doc[key]
+    if not isinstance(value, str) or not value:
+        raise SecretFormatError(
+            f"{kind} secret {secret_id or '?'} field '{key}' must be a non-empty string "
+            f"(found {type(value).__name__})",
+            secret_id=secret_id,
+            field=key,
+        )
+    return value
+
+
+def _optional_str(doc: dict[str, Any], key: str, secret_id: str | None, kind: str) -> str | None:
+    if doc.get(key) is None:
+        return None
+    return _require_str(doc, key, secret_id, kind)
+
+
+def _port(doc: dict[str, Any], secret_id: str | None) -> int:
+    value = doc.get("port", 3306)
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
+        raise SecretFormatError(
+            f"database secret {secret_id or '?'} field 'port' must be an integer 1-65535 "
+            f"(found {type(value).__name__})",
+            secret_id=secret_id,
+            field="port",
+        )
+    return value
+
+
+def _ssl(doc: dict[str, Any], secret_id: str | None) -> bool:
+    value = doc.get("ssl", True)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "false"}:
+        return value.lower() == "true"
+    raise SecretFormatError(
+        f"database secret {secret_id or '?'} field 'ssl' must be true or false "
+        f"(found {type(value).__name__})",
+        secret_id=secret_id,
+        field="ssl",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseCredentials:
+    """A MySQL/Aurora MySQL login, in the JSON format RDS and AWS's rotation functions use.
+
+    ``ssl`` is on unless the secret says ``"ssl": false`` explicitly.
+    """
+
+    host: str
+    username: str
+    password: str = field(repr=False)
+    port: int = 3306
+    engine: str = "mysql"
+    dbname: str | None = None
+    ssl: bool = True
+    masterarn: str | None = None
+    db_cluster_identifier: str | None = None
+    rotation_strategy: str | None = None
+    extra: MappingProxyType[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
+
+    _KNOWN = frozenset(
+        {
+            "engine", "host", "port", "username", "password", "dbname", "ssl",
+            "masterarn", "dbClusterIdentifier", "rotationStrategy",
+        }
+    )  # fmt: skip
+
+    @classmethod
+    def from_secret_string(cls, secret_string: str, *, secret_id: str | None = None) -> Self:
+        return cls.from_mapping(
+            parse_secret_json(secret_string, secret_id=secret_id), secret_id=secret_id
+        )
+
+    @classmethod
+    def from_mapping(cls, doc: dict[str, Any], *, secret_id: str | None = None) -> Self:
+        kind = "database"
+        engine = _optional_str(doc, "engine", secret_id, kind) or "mysql"
+        if engine not in MYSQL_ENGINES:
+            raise SecretFormatError(
+                f"database secret {secret_id or '?'} field 'engine' must be one of "
+                f"{sorted(MYSQL_ENGINES)}",
+                secret_id=secret_id,
+                field="engine",
+            )
+        return cls(
+            host=_require_str(doc, "host", secret_id, kind),
+            username=_require_str(doc, "username", secret_id, kind),
+            password=_require_str(doc, "password", secret_id, kind),
+            port=_port(doc, secret_id),
+            engine=engine,
+            dbname=_optional_str(doc, "dbname", secret_id, kind),
+            ssl=_ssl(doc, secret_id),
+            masterarn=_optional_str(doc, "masterarn", secret_id, kind),
+            db_cluster_identifier=_optional_str(doc, "dbClusterIdentifier", secret_id, kind),
+            rotation_strategy=_optional_str(doc, "rotationStrategy", secret_id, kind),
+            extra=MappingProxyType({k: v for k, v in doc.items() if k not in cls._KNOWN}),
+        )
+
+    def to_secret_dict(self) -> dict[str, Any]:
+        """The JSON document to store, unknown keys of the original preserved."""
+        doc: dict[str, Any] = dict(self.extra)
+        doc.update(
+            engine=self.engine,
+            host=self.host,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            ssl=self.ssl,
+        )
+        optional = {
+            "dbname": self.dbname,
+            "masterarn": self.masterarn,
+            "dbClusterIdentifier": self.db_cluster_identifier,
+            "rotationStrategy": self.rotation_strategy,
+        }
+        doc.update({k: v for k, v in optional.items() if v is not None})
+        return doc
+
+    def with_changes(self, **changes: Any) -> Self:
+        """A copy with some fields replaced (e.g. a new password or username)."""
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class JwtConfig:
+    """The JWT signing settings: ``{"signingKey", "algorithm", "issuer", "expiresInSeconds"}``."""
+
+    signing_key: str = field(repr=False)
+    algorithm: str = "HS256"
+    issuer: str | None = None
+    expires_in_s: int = 3600
+    extra: MappingProxyType[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
+
+    _KNOWN = frozenset({"signingKey", "algorithm", "issuer", "expiresInSeconds"})
+
+    @classmethod
+    def from_secret_string(cls, secret_string: str, *, secret_id: str | None = None) -> Self:
+        return cls.from_mapping(
+            parse_secret_json(secret_string, secret_id=secret_id), secret_id=secret_id
+        )
+
+    @classmethod
+    def from_mapping(cls, doc: dict[str, Any], *, secret_id: str | None = None) -> Self:
+        kind = "JWT"
+        key = _require_str(doc, "signingKey", secret_id, kind)
+        if len(key) < JWT_MIN_KEY_LENGTH:
+            raise SecretFormatError(
+                f"JWT secret {secret_id or '?'} field 'signingKey' is {len(key)} characters; "
+                f"it needs at least {JWT_MIN_KEY_LENGTH}",
+                secret_id=secret_id,
+                field="signingKey",
+            )
+        algorithm = _optional_str(doc, "algorithm", secret_id, kind) or "HS256"
+        if algorithm not in JWT_ALGORITHMS:
+            raise SecretFormatError(
+                f"JWT secret {secret_id or '?'} field 'algorithm' must be one of "
+                f"{sorted(JWT_ALGORITHMS)}",
+                secret_id=secret_id,
+                field="algorithm",
+            )
+        expires = doc.get("expiresInSeconds", 3600)
+        if isinstance(expires, bool) or not isinstance(expires, int) or expires <= 0:
+            raise SecretFormatError(
+                f"JWT secret {secret_id or '?'} field 'expiresInSeconds' must be a positive "
+                "integer",
+                secret_id=secret_id,
+                field="expiresInSeconds",
+            )
+        return cls(
+            signing_key=key,
+            algorithm=algorithm,
+            issuer=_optional_str(doc, "issuer", secret_id, kind),
+            expires_in_s=expires,
+            extra=MappingProxyType({k: v for k, v in doc.items() if k not in cls._KNOWN}),
+        )
+
+    def to_secret_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = dict(self.extra)
+        doc.update(
+            signingKey=self.signing_key,
+            algorithm=self.algorithm,
+            expiresInSeconds=self.expires_in_s,
+        )
+        if self.issuer is not None:
+            doc["issuer"] = self.issuer
+        return doc

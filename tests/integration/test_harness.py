@@ -1,0 +1,115 @@
+"""The real parts the suite stands on: MariaDB over verified TLS, and moto."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import boto3
+import pytest
+
+from harness.mariadb import free_port, write_foreign_ca
+from secret_service import (
+    DatabaseAuthError,
+    DatabaseCredentials,
+    DatabaseTlsError,
+    DatabaseUnreachableError,
+)
+from secret_service.mysql import connect
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from tests.conftest import DatabaseUser
+
+    from harness.aws import MotoServer
+    from harness.mariadb import MariaDBServer
+
+
+def creds_for(mariadb: MariaDBServer, user: DatabaseUser, **changes: object) -> DatabaseCredentials:
+    base = DatabaseCredentials(
+        host=mariadb.host,
+        port=mariadb.port,
+        username=user.username,
+        password=user.password,
+        dbname=user.database,
+    )
+    return base.with_changes(**changes)
+
+
+def test_round_trip_over_tls_with_certificate_verification(
+    mariadb: MariaDBServer, db_user: DatabaseUser
+) -> None:
+    # Given a user that must use TLS, When it connects verifying the server's certificate
+    conn = connect(creds_for(mariadb, db_user), ca_bundle_path=mariadb.ca_path)
+    with conn, conn.cursor() as cur:
+        cur.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+        tls_row = cur.fetchone()
+        cur.execute("CREATE TABLE t (v INT)")
+        cur.execute("INSERT INTO t VALUES (42)")
+        cur.execute("SELECT v FROM t")
+        value_row = cur.fetchone()
+
+    # Then the session is encrypted and the data round-trips
+    assert tls_row is not None
+    assert tls_row[1].startswith("TLSv1.")
+    assert value_row == (42,)
+
+
+def test_a_wrong_ca_is_refused(
+    mariadb: MariaDBServer, db_user: DatabaseUser, tmp_path: Path
+) -> None:
+    foreign_ca = write_foreign_ca(str(tmp_path / "other-ca.pem"))
+
+    with pytest.raises(DatabaseTlsError) as caught:
+        connect(creds_for(mariadb, db_user), ca_bundle_path=foreign_ca)
+
+    assert "RDS_CA_BUNDLE" in str(caught.value)
+
+
+def test_a_wrong_password_is_an_auth_error(mariadb: MariaDBServer, db_user: DatabaseUser) -> None:
+    wrong = "not-the-password"
+    with pytest.raises(DatabaseAuthError) as caught:
+        connect(creds_for(mariadb, db_user, password=wrong), ca_bundle_path=mariadb.ca_path)
+
+    assert caught.value.code == "1045"
+    assert wrong not in str(caught.value)
+
+
+def test_a_closed_port_is_unreachable_not_auth(
+    mariadb: MariaDBServer, db_user: DatabaseUser
+) -> None:
+    with pytest.raises(DatabaseUnreachableError) as caught:
+        connect(
+            creds_for(mariadb, db_user, port=free_port()),
+            ca_bundle_path=mariadb.ca_path,
+            connect_timeout_s=2,
+        )
+
+    assert "security group" in str(caught.value)
+
+
+def test_secrets_manager_round_trip_in_process(secretsmanager: SecretsManagerClient) -> None:
+    arn = secretsmanager.create_secret(Name="app-dev-secret-demo", SecretString='{"a": 1}')["ARN"]
+
+    value = secretsmanager.get_secret_value(SecretId=arn, VersionStage="AWSCURRENT")
+
+    assert value["SecretString"] == '{"a": 1}'
+    assert value["Name"] == "app-dev-secret-demo"
+
+
+def test_secrets_manager_round_trip_over_http(moto_server: MotoServer) -> None:
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url=moto_server.endpoint_url,
+        region_name=os.environ["AWS_DEFAULT_REGION"],
+    )
+    name = "app-dev-secret-http"
+    client.create_secret(Name=name, SecretString="s3cr3t-over-http")
+    try:
+        value = client.get_secret_value(SecretId=name, VersionStage="AWSCURRENT")
+        assert value["SecretString"] == "s3cr3t-over-http"
+        assert client.meta.endpoint_url.startswith("http://127.0.0.1:")
+    finally:
+        client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)

@@ -1,0 +1,104 @@
+"""Typed secrets: validation names the field, and no value ever shows."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from secret_service import DatabaseCredentials, JwtConfig, SecretFormatError
+
+PASSWORD = "pw-Unit-7f3a!#%"
+KEY = "k" * 64
+
+
+def db_secret(**overrides: object) -> str:
+    doc: dict[str, object] = {
+        "engine": "mysql",
+        "host": "db.example.internal",
+        "port": 3306,
+        "username": "app",
+        "password": PASSWORD,
+        "dbname": "app",
+    }
+    doc.update(overrides)
+    return json.dumps({k: v for k, v in doc.items() if v is not None})
+
+
+def test_database_credentials_parse_the_rds_format() -> None:
+    creds = DatabaseCredentials.from_secret_string(db_secret(dbClusterIdentifier="c1"))
+
+    assert (creds.host, creds.port, creds.username, creds.dbname) == (
+        "db.example.internal",
+        3306,
+        "app",
+        "app",
+    )
+    assert creds.ssl is True
+    assert creds.db_cluster_identifier == "c1"
+
+
+def test_database_credentials_repr_hides_the_password() -> None:
+    creds = DatabaseCredentials.from_secret_string(db_secret())
+
+    assert PASSWORD not in repr(creds)
+    assert PASSWORD not in str(creds)
+
+
+@pytest.mark.parametrize("missing", ["host", "username", "password"])
+def test_a_missing_field_is_named_and_no_value_echoed(missing: str) -> None:
+    with pytest.raises(SecretFormatError) as caught:
+        DatabaseCredentials.from_secret_string(db_secret(**{missing: None}), secret_id="s1")
+
+    assert caught.value.field == missing
+    assert f"'{missing}'" in str(caught.value)
+    assert PASSWORD not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("port", "abc"), ("port", 70000), ("port", True), ("ssl", 3), ("engine", "postgres"),
+     ("username", 42), ("password", ["x"])],
+)  # fmt: skip
+def test_a_wrong_typed_field_is_named(field: str, value: object) -> None:
+    with pytest.raises(SecretFormatError) as caught:
+        DatabaseCredentials.from_secret_string(db_secret(**{field: value}))
+
+    assert caught.value.field == field
+    assert PASSWORD not in str(caught.value)
+
+
+def test_invalid_json_error_does_not_quote_the_value() -> None:
+    with pytest.raises(SecretFormatError) as caught:
+        DatabaseCredentials.from_secret_string('{"password": "' + PASSWORD + '", oops}')
+
+    assert PASSWORD not in str(caught.value)
+    assert caught.value.__cause__ is None  # the decoder's message may quote the document
+
+
+def test_unknown_keys_survive_a_round_trip() -> None:
+    creds = DatabaseCredentials.from_secret_string(db_secret(proxy="rds-proxy-1"))
+
+    assert creds.to_secret_dict()["proxy"] == "rds-proxy-1"
+    assert DatabaseCredentials.from_mapping(creds.to_secret_dict()) == creds
+
+
+def test_only_an_explicit_false_turns_tls_off() -> None:
+    assert DatabaseCredentials.from_secret_string(db_secret(ssl=False)).ssl is False
+    assert DatabaseCredentials.from_secret_string(db_secret(ssl="false")).ssl is False
+    assert DatabaseCredentials.from_secret_string(db_secret()).ssl is True
+
+
+def test_jwt_config_parses_and_hides_the_key() -> None:
+    config = JwtConfig.from_secret_string(json.dumps({"signingKey": KEY, "issuer": "app"}))
+
+    assert (config.algorithm, config.issuer, config.expires_in_s) == ("HS256", "app", 3600)
+    assert KEY not in repr(config)
+
+
+def test_jwt_config_refuses_a_short_key_without_showing_it() -> None:
+    with pytest.raises(SecretFormatError) as caught:
+        JwtConfig.from_secret_string(json.dumps({"signingKey": "short-key"}))
+
+    assert caught.value.field == "signingKey"
+    assert "short-key" not in str(caught.value)
