@@ -6,12 +6,24 @@ opens no connection; see ``docs/api.md`` for the API.
 
 from __future__ import annotations
 
+from secret_service.cache import CacheStats
+from secret_service.client import (
+    AWSCURRENT,
+    AWSPENDING,
+    AWSPREVIOUS,
+    MetricsHook,
+    SecretService,
+    get_default_service,
+    reset_default_service,
+)
+from secret_service.config import RetryPolicy, ServiceConfig
 from secret_service.errors import (
     DatabaseAuthError,
     DatabaseError,
     DatabaseTlsError,
     DatabaseUnreachableError,
     SecretAccessDeniedError,
+    SecretConfigError,
     SecretDecryptionError,
     SecretFormatError,
     SecretNotFoundError,
@@ -19,20 +31,32 @@ from secret_service.errors import (
     SecretThrottledError,
     SecretUnavailableError,
 )
-from secret_service.models import DatabaseCredentials, JwtConfig
+from secret_service.models import DatabaseCredentials, ExternalApiCredentials, JwtConfig
 
 __all__ = [
+    "AWSCURRENT",
+    "AWSPENDING",
+    "AWSPREVIOUS",
+    "CacheStats",
     "DatabaseAuthError",
     "DatabaseCredentials",
     "DatabaseError",
     "DatabaseTlsError",
     "DatabaseUnreachableError",
+    "ExternalApiCredentials",
     "JwtConfig",
+    "MetricsHook",
+    "RetryPolicy",
     "SecretAccessDeniedError",
+    "SecretConfigError",
     "SecretDecryptionError",
     "SecretFormatError",
     "SecretNotFoundError",
+    "SecretService",
     "SecretServiceError",
     "SecretThrottledError",
     "SecretUnavailableError",
+    "ServiceConfig",
+    "get_default_service",
+    "reset_default_service",
 ]

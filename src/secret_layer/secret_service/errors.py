@@ -9,6 +9,7 @@
     ├── SecretThrottledError            still throttled after every retry
     ├── SecretUnavailableError          Secrets Manager unreachable or failing (5xx, network)
     ├── SecretFormatError               the value is not the JSON shape its type requires
+    ├── SecretConfigError               a bad argument or environment setting (also a ValueError)
     └── DatabaseError                   a database login with a secret's credentials failed
         ├── DatabaseAuthError           the server refused the user name or password (1045)
         ├── DatabaseUnreachableError    no answer from host:port (2003, timeouts, DNS)
@@ -27,6 +28,7 @@ __all__ = [
     "DatabaseTlsError",
     "DatabaseUnreachableError",
     "SecretAccessDeniedError",
+    "SecretConfigError",
     "SecretDecryptionError",
     "SecretFormatError",
     "SecretNotFoundError",
@@ -80,6 +82,14 @@ class SecretFormatError(SecretServiceError):
     ) -> None:
         super().__init__(message, secret_id=secret_id)
         self.field = field
+
+
+class SecretConfigError(SecretServiceError, ValueError):
+    """An argument or environment variable has a value the layer cannot use.
+
+    The message names the argument or variable and the values it accepts. Also a
+    ``ValueError``, so generic argument checks still catch it.
+    """
 
 
 class DatabaseError(SecretServiceError):

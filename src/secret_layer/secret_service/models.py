@@ -18,6 +18,7 @@ from secret_service.errors import SecretFormatError
 __all__ = [
     "MYSQL_ENGINES",
     "DatabaseCredentials",
+    "ExternalApiCredentials",
     "JwtConfig",
     "parse_secret_json",
 ]
@@ -248,3 +249,104 @@ class JwtConfig:
         if self.issuer is not None:
             doc["issuer"] = self.issuer
         return doc
+
+
+# provider -> the fields its secret must carry (besides "provider"). Any other provider
+# name is accepted when it carries an "apiKey", or a "username" and "password" pair.
+EXTERNAL_API_REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "bedrock": ("apiKey", "region"),
+    "ses": ("username", "password", "region"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalApiCredentials:
+    """Credentials for a third-party or AWS API reached with a key, not an IAM role.
+
+    JSON: ``{"provider", "apiKey"?, "username"?, "password"?, "region"?, "endpoint"?}``.
+
+    * ``"bedrock"``: an Amazon Bedrock API key (``apiKey``) and its ``region``.
+    * ``"ses"``: SES SMTP credentials (``username`` is the SMTP user name, ``password``
+      the SMTP password) and the ``region`` whose SMTP endpoint they belong to.
+    * any other lower-case name (``"stripe"``, ``"sendgrid"``...): an ``apiKey``, or a
+      ``username`` and ``password`` pair; ``endpoint`` optional.
+
+    ``api_key`` and ``password`` are hidden from ``repr``.
+    """
+
+    provider: str
+    api_key: str | None = field(default=None, repr=False)
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    region: str | None = None
+    endpoint: str | None = None
+    extra: MappingProxyType[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
+
+    _KNOWN = frozenset({"provider", "apiKey", "username", "password", "region", "endpoint"})
+
+    @classmethod
+    def from_secret_string(cls, secret_string: str, *, secret_id: str | None = None) -> Self:
+        return cls.from_mapping(
+            parse_secret_json(secret_string, secret_id=secret_id), secret_id=secret_id
+        )
+
+    @classmethod
+    def from_mapping(cls, doc: dict[str, Any], *, secret_id: str | None = None) -> Self:
+        kind = "external API"
+        provider = _require_str(doc, "provider", secret_id, kind)
+        if provider != provider.strip().lower() or not provider.replace("-", "").isalnum():
+            raise SecretFormatError(
+                f"external API secret {secret_id or '?'} field 'provider' must be a lower-case "
+                "name such as 'bedrock', 'ses' or 'stripe' (letters, digits, '-')",
+                secret_id=secret_id,
+                field="provider",
+            )
+        for key in EXTERNAL_API_REQUIRED_FIELDS.get(provider, ()):
+            _require_str(doc, key, secret_id, f"{provider} {kind}")
+        api_key = _optional_str(doc, "apiKey", secret_id, kind)
+        username = _optional_str(doc, "username", secret_id, kind)
+        password = _optional_str(doc, "password", secret_id, kind)
+        if (username is None) != (password is None):
+            missing = "password" if password is None else "username"
+            raise SecretFormatError(
+                f"external API secret {secret_id or '?'} has a "
+                f"{'username' if missing == 'password' else 'password'} but no '{missing}' "
+                "field; store both or neither",
+                secret_id=secret_id,
+                field=missing,
+            )
+        if api_key is None and username is None:
+            raise SecretFormatError(
+                f"external API secret {secret_id or '?'} has no 'apiKey' field (nor a "
+                "'username' and 'password' pair); add one",
+                secret_id=secret_id,
+                field="apiKey",
+            )
+        return cls(
+            provider=provider,
+            api_key=api_key,
+            username=username,
+            password=password,
+            region=_optional_str(doc, "region", secret_id, kind),
+            endpoint=_optional_str(doc, "endpoint", secret_id, kind),
+            extra=MappingProxyType({k: v for k, v in doc.items() if k not in cls._KNOWN}),
+        )
+
+    def to_secret_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = dict(self.extra)
+        doc["provider"] = self.provider
+        optional = {
+            "apiKey": self.api_key,
+            "username": self.username,
+            "password": self.password,
+            "region": self.region,
+            "endpoint": self.endpoint,
+        }
+        doc.update({k: v for k, v in optional.items() if v is not None})
+        return doc
+
+    def with_changes(self, **changes: Any) -> Self:
+        """A copy with some fields replaced (e.g. a new API key)."""
+        return replace(self, **changes)
