@@ -1,0 +1,204 @@
+"""The canary's configuration, read once from the environment into a frozen dataclass.
+
+Every variable is documented in ``docs/health_check.md``. A bad value raises
+:class:`CanaryConfigError` naming the variable and saying what a good value looks like.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from canary_errors import CanaryConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = [
+    "DEFAULT_DB_CONNECT_TIMEOUT_S",
+    "DEFAULT_PROBE_TIMEOUT_MS",
+    "DEFAULT_ROTATION_PERIOD_DAYS",
+    "CanaryConfig",
+]
+
+DEFAULT_ROTATION_PERIOD_DAYS = 30
+DEFAULT_PROBE_TIMEOUT_MS = 3000
+DEFAULT_DB_CONNECT_TIMEOUT_S = 5.0
+DEFAULT_ROTATION_GRACE_DAYS = 1.0
+DEFAULT_MAX_CONCURRENCY = 10
+DEFAULT_DEADLINE_RESERVE_MS = 2000
+
+# A secret name as Secrets Manager allows it, or a full secret ARN.
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+_SECRET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$"
+)
+_ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_TAG = re.compile(r"^[\w .:/=+\-@]{1,256}$", re.UNICODE)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CanaryConfig:
+    """What one canary run checks and how long it may wait for each answer."""
+
+    environment: str
+    metrics_namespace: str
+    service_name: str = "secrets-canary"
+    secret_ids: tuple[str, ...] = ()
+    secret_tag_key: str | None = None
+    secret_tag_value: str | None = None
+    database_secret_id: str | None = None
+    rds_ca_bundle: str | None = None
+    rotation_period_days: int = DEFAULT_ROTATION_PERIOD_DAYS
+    rotation_grace_days: float = DEFAULT_ROTATION_GRACE_DAYS
+    probe_timeout_ms: int = DEFAULT_PROBE_TIMEOUT_MS
+    db_connect_timeout_s: float = DEFAULT_DB_CONNECT_TIMEOUT_S
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    deadline_reserve_ms: int = DEFAULT_DEADLINE_RESERVE_MS
+
+    @property
+    def discovers_by_tag(self) -> bool:
+        return self.secret_tag_key is not None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> CanaryConfig:
+        """Read and validate every variable; raise naming the first bad one."""
+        env = os.environ if environ is None else environ
+
+        secret_ids = _secret_ids(env.get("SECRET_IDS", ""))
+        database_secret_id = _optional(env, "DATABASE_SECRET_ID")
+        if database_secret_id is not None:
+            _check_secret_id(database_secret_id, variable="DATABASE_SECRET_ID")
+        tag_key = _optional(env, "SECRET_TAG_KEY")
+        tag_value = _optional(env, "SECRET_TAG_VALUE")
+        if tag_value is not None and tag_key is None:
+            raise CanaryConfigError(
+                "SECRET_TAG_VALUE is set but SECRET_TAG_KEY is empty; set SECRET_TAG_KEY to "
+                "the tag key to discover secrets by, or unset SECRET_TAG_VALUE",
+                variable="SECRET_TAG_KEY",
+            )
+        for variable, value in (("SECRET_TAG_KEY", tag_key), ("SECRET_TAG_VALUE", tag_value)):
+            if value is not None and not _TAG.match(value):
+                raise CanaryConfigError(
+                    f"{variable}={value!r} is not a valid tag; use up to 256 letters, digits, "
+                    "spaces and _ . : / = + - @",
+                    variable=variable,
+                )
+        if not secret_ids and database_secret_id is None and tag_key is None:
+            raise CanaryConfigError(
+                "nothing to check: set SECRET_IDS (comma-separated secret names or ARNs), "
+                "DATABASE_SECRET_ID, or SECRET_TAG_KEY to discover secrets by tag",
+                variable="SECRET_IDS",
+            )
+
+        return cls(
+            environment=_environment(env),
+            metrics_namespace=_required(env, "POWERTOOLS_METRICS_NAMESPACE"),
+            service_name=_optional(env, "POWERTOOLS_SERVICE_NAME") or "secrets-canary",
+            secret_ids=secret_ids,
+            secret_tag_key=tag_key,
+            secret_tag_value=tag_value,
+            database_secret_id=database_secret_id,
+            rds_ca_bundle=_ca_bundle(env),
+            rotation_period_days=int(
+                _number(
+                    env, "ROTATION_PERIOD_DAYS", DEFAULT_ROTATION_PERIOD_DAYS, 1, 365, integer=True
+                )
+            ),
+            probe_timeout_ms=int(
+                _number(env, "PROBE_TIMEOUT_MS", DEFAULT_PROBE_TIMEOUT_MS, 50, 60_000, integer=True)
+            ),
+            db_connect_timeout_s=_number(
+                env, "DB_CONNECT_TIMEOUT_S", DEFAULT_DB_CONNECT_TIMEOUT_S, 0.05, 60
+            ),
+        )
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = _optional(env, name)
+    if value is None:
+        raise CanaryConfigError(f"{name} is not set; the template sets it", variable=name)
+    return value
+
+
+def _environment(env: Mapping[str, str]) -> str:
+    value = _required(env, "ENVIRONMENT")
+    if not _ENVIRONMENT.match(value):
+        raise CanaryConfigError(
+            f"ENVIRONMENT={value!r} is not a valid dimension value; use e.g. dev, stg or prod",
+            variable="ENVIRONMENT",
+        )
+    return value
+
+
+def _check_secret_id(secret_id: str, *, variable: str) -> None:
+    if secret_id.startswith("arn:"):
+        if not _SECRET_ARN.match(secret_id):
+            raise CanaryConfigError(
+                f"{variable} entry {secret_id!r} is not a full Secrets Manager secret ARN "
+                "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>); "
+                "use the ARN the template outputs, or the secret's name",
+                variable=variable,
+            )
+    elif not _SECRET_NAME.match(secret_id):
+        raise CanaryConfigError(
+            f"{variable} entry {secret_id!r} is not a secret name; names use letters, "
+            "digits and /_+=.@- (1-512 characters)",
+            variable=variable,
+        )
+
+
+def _secret_ids(raw: str) -> tuple[str, ...]:
+    ids: list[str] = []
+    for part in raw.split(","):
+        secret_id = part.strip()
+        if not secret_id:
+            continue
+        _check_secret_id(secret_id, variable="SECRET_IDS")
+        if secret_id not in ids:
+            ids.append(secret_id)
+    return tuple(ids)
+
+
+def _ca_bundle(env: Mapping[str, str]) -> str | None:
+    path = _optional(env, "RDS_CA_BUNDLE")
+    if path is not None and not (os.path.isfile(path) and os.access(path, os.R_OK)):
+        raise CanaryConfigError(
+            f"RDS_CA_BUNDLE={path!r} is not a readable file; point it at the RDS CA bundle "
+            "PEM shipped with the function, or leave it empty to use the system trust store",
+            variable="RDS_CA_BUNDLE",
+        )
+    return path
+
+
+def _number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    low: float,
+    high: float,
+    *,
+    integer: bool = False,
+) -> float:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    kind = "a whole number" if integer else "a number"
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        raise CanaryConfigError(
+            f"{name}={raw!r} is not {kind}; use {kind} from {low:g} to {high:g}", variable=name
+        ) from None
+    if not low <= value <= high:
+        raise CanaryConfigError(
+            f"{name}={raw} is out of range; use {kind} from {low:g} to {high:g}", variable=name
+        )
+    return value
