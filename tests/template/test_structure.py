@@ -29,8 +29,31 @@ def test_every_function_handler_file_exists(raw_template: dict[str, Any]) -> Non
         assert f"def {attribute}(" in source.read_text(), f"{name}: no {attribute} in {source}"
 
 
-def test_every_layer_has_its_package(raw_template: dict[str, Any]) -> None:
-    for name, layer in resources_of_type(raw_template, "AWS::Serverless::LayerVersion").items():
-        content = ROOT / layer["Properties"]["ContentUri"]
-        assert (content / "secret_service" / "__init__.py").is_file(), name
-        assert layer["Metadata"]["BuildMethod"] == "python3.13"
+def test_the_secret_layer_builds_its_package_for_python313(raw_template: dict[str, Any]) -> None:
+    layer = raw_template["Resources"]["SecretLayer"]
+
+    content = ROOT / layer["Properties"]["ContentUri"]
+
+    assert (content / "secret_service" / "__init__.py").is_file()
+    assert layer["Metadata"]["BuildMethod"] == "python3.13"
+
+
+def test_the_rds_ca_layer_puts_its_bundle_where_rds_ca_bundle_points(
+    raw_template: dict[str, Any],
+) -> None:
+    layer = raw_template["Resources"]["RdsCaBundleLayer"]
+    default_path = raw_template["Parameters"]["RdsCaBundlePath"]["Default"]
+
+    content = ROOT / layer["Properties"]["ContentUri"]
+
+    assert default_path.startswith("/opt/")
+    bundle_dir = content / default_path.removeprefix("/opt/").rpartition("/")[0]
+    assert bundle_dir.is_dir(), f"{bundle_dir} is missing: the layer would not create it"
+    assert (bundle_dir / "README.md").is_file()
+
+
+def test_every_function_attaches_both_layers(raw_template: dict[str, Any]) -> None:
+    for name, function in resources_of_type(raw_template, "AWS::Serverless::Function").items():
+        layers = function["Properties"]["Layers"]
+        assert {"Ref": "SecretLayer"} in layers, name
+        assert {"Ref": "RdsCaBundleLayer"} in layers, name
