@@ -1,0 +1,117 @@
+"""The canary's configuration: defaults, and a bad variable named in the error."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+
+from canary_config import CanaryConfig
+from canary_errors import CanaryConfigError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+ARN = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:goal-mandala-dev-secret-jwt-AbC123"
+
+
+def env(**overrides: str) -> dict[str, str]:
+    base = {
+        "ENVIRONMENT": "dev",
+        "POWERTOOLS_METRICS_NAMESPACE": "GoalMandala/Secrets",
+        "POWERTOOLS_SERVICE_NAME": "goal-mandala-secrets",
+        "SECRET_IDS": "goal-mandala-dev-secret-jwt",
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v != "<unset>"}
+
+
+def test_defaults_apply_when_only_the_required_variables_are_set() -> None:
+    config = CanaryConfig.from_env(env())
+
+    assert config.environment == "dev"
+    assert config.metrics_namespace == "GoalMandala/Secrets"
+    assert config.service_name == "goal-mandala-secrets"
+    assert config.secret_ids == ("goal-mandala-dev-secret-jwt",)
+    assert (config.rotation_period_days, config.probe_timeout_ms) == (30, 3000)
+    assert config.db_connect_timeout_s == 5.0
+    assert config.rds_ca_bundle is None
+    assert config.discovers_by_tag is False
+
+
+def test_secret_ids_are_split_trimmed_and_deduplicated() -> None:
+    config = CanaryConfig.from_env(env(SECRET_IDS=f" a-database , {ARN},,a-database "))
+
+    assert config.secret_ids == ("a-database", ARN)
+
+
+def test_every_option_is_read() -> None:
+    config = CanaryConfig.from_env(
+        env(
+            DATABASE_SECRET_ID="goal-mandala-dev-secret-database",
+            SECRET_TAG_KEY="goal-mandala:canary",
+            SECRET_TAG_VALUE="enabled",
+            ROTATION_PERIOD_DAYS="7",
+            PROBE_TIMEOUT_MS="1500",
+            DB_CONNECT_TIMEOUT_S="2.5",
+        )
+    )
+
+    assert config.database_secret_id == "goal-mandala-dev-secret-database"
+    assert (config.secret_tag_key, config.secret_tag_value) == ("goal-mandala:canary", "enabled")
+    assert config.discovers_by_tag is True
+    assert (config.rotation_period_days, config.probe_timeout_ms) == (7, 1500)
+    assert config.db_connect_timeout_s == 2.5
+
+
+def test_a_readable_ca_bundle_path_is_kept(tmp_path: Path) -> None:
+    bundle = tmp_path / "rds-ca.pem"
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+
+    config = CanaryConfig.from_env(env(RDS_CA_BUNDLE=str(bundle)))
+
+    assert config.rds_ca_bundle == str(bundle)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"ENVIRONMENT": "<unset>"}, "ENVIRONMENT"),
+        ({"ENVIRONMENT": "dev prod"}, "ENVIRONMENT"),
+        ({"POWERTOOLS_METRICS_NAMESPACE": "  "}, "POWERTOOLS_METRICS_NAMESPACE"),
+        ({"SECRET_IDS": "has space"}, "SECRET_IDS"),
+        ({"SECRET_IDS": "arn:aws:secretsmanager:ap-northeast-1:1:secret:x"}, "SECRET_IDS"),
+        ({"SECRET_IDS": ""}, "SECRET_IDS"),
+        ({"DATABASE_SECRET_ID": "bad id!"}, "DATABASE_SECRET_ID"),
+        ({"SECRET_TAG_VALUE": "enabled"}, "SECRET_TAG_KEY"),
+        ({"SECRET_TAG_KEY": "bad\x00key"}, "SECRET_TAG_KEY"),
+        ({"ROTATION_PERIOD_DAYS": "thirty"}, "ROTATION_PERIOD_DAYS"),
+        ({"ROTATION_PERIOD_DAYS": "0"}, "ROTATION_PERIOD_DAYS"),
+        ({"ROTATION_PERIOD_DAYS": "2.5"}, "ROTATION_PERIOD_DAYS"),
+        ({"PROBE_TIMEOUT_MS": "10"}, "PROBE_TIMEOUT_MS"),
+        ({"PROBE_TIMEOUT_MS": "1e9"}, "PROBE_TIMEOUT_MS"),
+        ({"DB_CONNECT_TIMEOUT_S": "nan"}, "DB_CONNECT_TIMEOUT_S"),
+        ({"DB_CONNECT_TIMEOUT_S": "-1"}, "DB_CONNECT_TIMEOUT_S"),
+        ({"RDS_CA_BUNDLE": "/nonexistent/rds-ca.pem"}, "RDS_CA_BUNDLE"),
+    ],
+)
+def test_a_bad_variable_is_named_in_the_error(overrides: dict[str, str], variable: str) -> None:
+    with pytest.raises(CanaryConfigError) as caught:
+        CanaryConfig.from_env(env(**overrides))
+
+    assert caught.value.variable == variable
+    assert variable in str(caught.value)
+
+
+def test_tag_discovery_alone_is_enough_to_have_something_to_check() -> None:
+    config = CanaryConfig.from_env(env(SECRET_IDS="", SECRET_TAG_KEY="goal-mandala:canary"))
+
+    assert config.secret_ids == ()
+    assert config.secret_tag_value is None
+
+
+def test_the_config_is_frozen() -> None:
+    config = CanaryConfig.from_env(env())
+
+    with pytest.raises(AttributeError):
+        config.environment = "prod"  # type: ignore[misc]

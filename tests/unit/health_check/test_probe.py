@@ -1,0 +1,531 @@
+"""The canary's domain: each secret checked on its own, within one deadline."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import pytest
+
+from canary_targets import SecretKind, SecretTarget
+from probe import (
+    ProbeDependencies,
+    ProbeSettings,
+    RotationMetadata,
+    assess_rotation,
+    probe_secret,
+    run_canary,
+    run_probes,
+)
+from secret_service.errors import (
+    DatabaseAuthError,
+    SecretNotFoundError,
+    SecretThrottledError,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from probe import SecretReport
+    from secret_service.models import DatabaseCredentials
+
+NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
+DB_PASSWORD = "db-Passw0rd-unit!"
+JWT_KEY = "j" * 48
+DB = SecretTarget(
+    "goal-mandala-dev-secret-database", "goal-mandala-dev-secret-database", SecretKind.DATABASE
+)
+JWT = SecretTarget("goal-mandala-dev-secret-jwt", "goal-mandala-dev-secret-jwt", SecretKind.JWT)
+API = SecretTarget(
+    "goal-mandala-dev-secret-external-apis",
+    "goal-mandala-dev-secret-external-apis",
+    SecretKind.EXTERNAL_API,
+)
+SETTINGS = ProbeSettings(rotation_period_days=30, rotation_grace_days=1, max_concurrency=4)
+
+DB_VALUE = json.dumps(
+    {
+        "engine": "mysql",
+        "host": "db.internal",
+        "port": 3306,
+        "username": "app",
+        "password": DB_PASSWORD,
+        "dbname": "app",
+    }
+)
+JWT_VALUE = json.dumps({"signingKey": JWT_KEY, "algorithm": "HS256"})
+API_VALUE = json.dumps({"provider": "stripe", "apiKey": "sk-unit-123"})
+
+
+class StepClock:
+    """A clock that moves ``step_s`` each time it is read (thread-safe)."""
+
+    def __init__(self, step_s: float = 0.004) -> None:
+        self._lock = threading.Lock()
+        self._t = 0.0
+        self._step_s = step_s
+
+    def __call__(self) -> float:
+        with self._lock:
+            value = self._t
+            self._t += self._step_s
+            return value
+
+
+class FakeReader:
+    def __init__(self, values: dict[str, str | Exception]) -> None:
+        self.values = values
+        self.calls: list[tuple[str, bool]] = []
+        self.blocked: dict[str, threading.Event] = {}
+
+    def get_secret_string(self, secret_id: str, *, force_refresh: bool) -> str:
+        self.calls.append((secret_id, force_refresh))
+        gate = self.blocked.get(secret_id)
+        if gate is not None:
+            gate.wait(10)
+        value = (
+            self.values[secret_id]
+            if secret_id in self.values
+            else SecretNotFoundError(f"secret {secret_id} does not exist", secret_id=secret_id)
+        )
+        if isinstance(value, Exception):
+            raise value
+        return value
+
+
+class FakeRotation:
+    def __init__(self, metadata: RotationMetadata | Exception | None = None) -> None:
+        self.metadata = metadata or RotationMetadata(
+            enabled=True,
+            last_rotated=NOW - timedelta(days=3),
+            next_rotation=NOW + timedelta(days=27),
+        )
+
+    def describe_rotation(self, secret_id: str) -> RotationMetadata:
+        if isinstance(self.metadata, Exception):
+            raise self.metadata
+        return self.metadata
+
+
+class FakeLogin:
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+        self.logins: list[tuple[str, str]] = []
+        self.gate: threading.Event | None = None
+
+    def login(self, credentials: DatabaseCredentials, *, secret_id: str) -> None:
+        self.logins.append((credentials.username, secret_id))
+        if self.gate is not None:
+            self.gate.wait(10)
+        if self.error is not None:
+            raise self.error
+
+
+@pytest.fixture
+def reader() -> Iterator[FakeReader]:
+    fake = FakeReader({DB.secret_id: DB_VALUE, JWT.secret_id: JWT_VALUE, API.secret_id: API_VALUE})
+    yield fake
+    for gate in fake.blocked.values():  # never leave a worker thread blocked
+        gate.set()
+
+
+@pytest.fixture
+def login() -> Iterator[FakeLogin]:
+    fake = FakeLogin()
+    yield fake
+    if fake.gate is not None:
+        fake.gate.set()
+
+
+def probe(
+    target: SecretTarget,
+    reader: FakeReader,
+    login: FakeLogin | None = None,
+    rotation: FakeRotation | None = None,
+) -> SecretReport:
+    deps = ProbeDependencies(
+        reader=reader, rotation=rotation or FakeRotation(), login=login or FakeLogin()
+    )
+    return probe_secret(target, deps=deps, settings=SETTINGS, clock=StepClock(), now=lambda: NOW)
+
+
+# -- one secret ------------------------------------------------------------------------
+
+
+def test_a_healthy_secret_is_read_bypassing_the_cache_and_timed(reader: FakeReader) -> None:
+    report = probe(JWT, reader)
+
+    assert reader.calls == [(JWT.secret_id, True)]
+    assert report.ok is True
+    assert report.retrieval.latency_ms == pytest.approx(4.0)
+    assert report.login is None
+    assert report.error is None
+
+
+def test_a_missing_secret_fails_its_retrieval_by_type_name(reader: FakeReader) -> None:
+    missing = SecretTarget("gone", "gone", SecretKind.OPAQUE)
+
+    report = probe(missing, reader)
+
+    assert report.ok is False
+    assert report.retrieval.latency_ms is None
+    assert report.error is not None
+    assert report.error.error_type == "SecretNotFoundError"
+
+
+def test_a_malformed_value_fails_retrieval_naming_the_field_not_the_value(
+    reader: FakeReader,
+) -> None:
+    reader.values[JWT.secret_id] = json.dumps({"signingKey": "too-short-key"})
+
+    report = probe(JWT, reader)
+
+    assert report.ok is False
+    assert report.retrieval.latency_ms is not None  # the read itself answered
+    assert report.error is not None
+    assert report.error.error_type == "SecretFormatError"
+    assert "signingKey" in report.error.message
+    assert "too-short-key" not in report.error.message
+
+
+def test_a_value_that_is_not_json_fails_a_typed_kind(reader: FakeReader) -> None:
+    reader.values[API.secret_id] = "sk-not-json-value"
+
+    report = probe(API, reader)
+
+    assert report.error is not None
+    assert report.error.error_type == "SecretFormatError"
+    assert "sk-not-json-value" not in report.error.message
+
+
+def test_an_empty_opaque_secret_is_malformed(reader: FakeReader) -> None:
+    target = SecretTarget("plain", "plain", SecretKind.OPAQUE)
+    reader.values["plain"] = "   "
+
+    report = probe(target, reader)
+
+    assert report.error is not None
+    assert report.error.error_type == "SecretFormatError"
+
+
+def test_an_unexpected_exception_is_reported_by_type_with_its_message_withheld(
+    reader: FakeReader,
+) -> None:
+    reader.values[JWT.secret_id] = RuntimeError(f"boom {JWT_KEY}")
+
+    report = probe(JWT, reader)
+
+    assert report.error is not None
+    assert report.error.error_type == "RuntimeError"
+    assert JWT_KEY not in report.error.message
+
+
+def test_a_database_secret_logs_in_with_its_credentials(
+    reader: FakeReader, login: FakeLogin
+) -> None:
+    report = probe(DB, reader, login)
+
+    assert login.logins == [("app", DB.name)]
+    assert report.login is not None
+    assert report.login.ok is True
+    assert report.login.latency_ms == pytest.approx(4.0)
+    assert report.ok is True
+
+
+def test_a_refused_login_fails_the_secret_but_not_its_retrieval(reader: FakeReader) -> None:
+    refused = FakeLogin(DatabaseAuthError("refused (MySQL 1045)", code="1045"))
+
+    report = probe(DB, reader, refused)
+
+    assert report.retrieval.ok is True
+    assert report.login is not None
+    assert report.login.ok is False
+    assert report.ok is False
+    assert report.error is not None
+    assert report.error.error_type == "DatabaseAuthError"
+
+
+def test_no_login_is_attempted_when_the_database_secret_cannot_be_read(
+    reader: FakeReader, login: FakeLogin
+) -> None:
+    reader.values[DB.secret_id] = SecretThrottledError("throttled")
+
+    report = probe(DB, reader, login)
+
+    assert login.logins == []
+    assert report.login is None
+    assert report.error is not None
+    assert report.error.error_type == "SecretThrottledError"
+
+
+def test_a_rotation_metadata_failure_is_reported_without_failing_the_secret(
+    reader: FakeReader,
+) -> None:
+    report = probe(JWT, reader, rotation=FakeRotation(SecretThrottledError("throttled")))
+
+    assert report.ok is True
+    assert report.rotation is not None
+    assert report.rotation.error is not None
+    assert report.rotation.error.error_type == "SecretThrottledError"
+    assert report.rotation.overdue is None
+
+
+# -- rotation arithmetic ---------------------------------------------------------------
+
+
+def assess(kind: SecretKind = SecretKind.JWT, **metadata: object) -> tuple[float | None, bool]:
+    result = assess_rotation(
+        RotationMetadata(**metadata),  # type: ignore[arg-type]
+        kind=kind,
+        now=NOW,
+        period_days=30,
+        grace_days=1,
+    )
+    assert result.overdue is not None
+    return result.days_since_last_rotation, result.overdue
+
+
+def test_a_recent_rotation_is_not_overdue() -> None:
+    days, overdue = assess(
+        enabled=True, last_rotated=NOW - timedelta(days=3), next_rotation=NOW + timedelta(days=27)
+    )
+
+    assert days == pytest.approx(3.0)
+    assert overdue is False
+
+
+def test_a_next_rotation_date_more_than_the_grace_past_is_overdue() -> None:
+    _, overdue = assess(
+        enabled=True,
+        last_rotated=NOW - timedelta(days=10),
+        next_rotation=NOW - timedelta(days=1, hours=1),
+    )
+
+    assert overdue is True
+
+
+def test_a_next_rotation_date_within_the_grace_is_not_overdue_yet() -> None:
+    _, overdue = assess(
+        enabled=True, last_rotated=NOW - timedelta(days=10), next_rotation=NOW - timedelta(hours=5)
+    )
+
+    assert overdue is False
+
+
+def test_a_last_rotation_older_than_period_plus_grace_is_overdue() -> None:
+    days, overdue = assess(enabled=True, last_rotated=NOW - timedelta(days=31, hours=1))
+
+    assert days == pytest.approx(31 + 1 / 24)
+    assert overdue is True
+
+
+def test_a_never_rotated_secret_counts_from_its_creation() -> None:
+    days, overdue = assess(enabled=True, created=NOW - timedelta(days=40))
+
+    assert days == pytest.approx(40.0)
+    assert overdue is True
+
+
+def test_a_secret_without_rotation_is_never_overdue() -> None:
+    days, overdue = assess(enabled=False, created=NOW - timedelta(days=400))
+
+    assert days == pytest.approx(400.0)
+    assert overdue is False
+
+
+def test_the_database_secret_with_rotation_turned_off_is_overdue_once_old() -> None:
+    _, overdue = assess(SecretKind.DATABASE, enabled=False, last_rotated=NOW - timedelta(days=45))
+
+    assert overdue is True
+
+
+def test_a_rotation_date_in_the_future_counts_as_zero_days() -> None:
+    days, _ = assess(enabled=True, last_rotated=NOW + timedelta(minutes=5))
+
+    assert days == 0.0
+
+
+# -- many secrets, one deadline ----------------------------------------------------------
+
+
+def deps(reader: FakeReader, login: FakeLogin | None = None) -> ProbeDependencies:
+    return ProbeDependencies(reader=reader, rotation=FakeRotation(), login=login or FakeLogin())
+
+
+def test_one_failing_secret_does_not_stop_the_others(reader: FakeReader) -> None:
+    reader.values[JWT.secret_id] = SecretThrottledError("throttled")
+
+    report = run_probes(
+        [DB, JWT, API],
+        deps=deps(reader),
+        settings=SETTINGS,
+        deadline_s=30,
+        clock=StepClock(),
+        now=lambda: NOW,
+    )
+
+    assert [(r.target.name, r.ok) for r in report.reports] == [
+        (DB.name, True),
+        (JWT.name, False),
+        (API.name, True),
+    ]
+    assert report.deadline_exceeded is False
+    assert [r.target.name for r in report.failed] == [JWT.name]
+
+
+def test_a_read_still_hanging_at_the_deadline_is_reported_and_the_rest_complete(
+    reader: FakeReader,
+) -> None:
+    reader.blocked[JWT.secret_id] = threading.Event()
+
+    report = run_probes(
+        [DB, JWT, API],
+        deps=deps(reader),
+        settings=SETTINGS,
+        deadline_s=0.2,
+        clock=StepClock(),
+        now=lambda: NOW,
+    )
+
+    by_name = {r.target.name: r for r in report.reports}
+    assert report.deadline_exceeded is True
+    assert by_name[DB.name].ok
+    assert by_name[API.name].ok
+    hung = by_name[JWT.name]
+    assert hung.error is not None
+    assert hung.error.error_type == "ProbeDeadlineExceededError"
+    assert "retrieval" in hung.error.message
+    assert hung.rotation is None
+
+
+def test_a_login_hanging_at_the_deadline_keeps_the_retrieval_result(
+    reader: FakeReader, login: FakeLogin
+) -> None:
+    login.gate = threading.Event()
+
+    report = run_probes(
+        [DB],
+        deps=deps(reader, login),
+        settings=SETTINGS,
+        deadline_s=0.2,
+        clock=StepClock(),
+        now=lambda: NOW,
+    )
+
+    (db,) = report.reports
+    assert db.retrieval.ok is True
+    assert db.rotation is not None
+    assert db.rotation.error is None
+    assert db.login is not None
+    assert db.login.error is not None
+    assert db.login.error.error_type == "ProbeDeadlineExceededError"
+
+
+def test_a_secret_never_started_before_the_deadline_is_reported_as_such(
+    reader: FakeReader,
+) -> None:
+    reader.blocked[DB.secret_id] = threading.Event()
+    one_worker = ProbeSettings(rotation_period_days=30, rotation_grace_days=1, max_concurrency=1)
+
+    report = run_probes(
+        [DB, JWT],
+        deps=deps(reader),
+        settings=one_worker,
+        deadline_s=0.2,
+        clock=StepClock(),
+        now=lambda: NOW,
+    )
+
+    queued = report.reports[1]
+    assert queued.error is not None
+    assert queued.error.error_type == "ProbeDeadlineExceededError"
+    assert "never started" in queued.error.message
+    assert (JWT.secret_id, True) not in reader.calls
+
+
+def test_results_arriving_after_the_deadline_do_not_change_the_report(
+    reader: FakeReader,
+) -> None:
+    gate = reader.blocked[JWT.secret_id] = threading.Event()
+    report = run_probes(
+        [JWT],
+        deps=deps(reader),
+        settings=SETTINGS,
+        deadline_s=0.1,
+        clock=StepClock(),
+        now=lambda: NOW,
+    )
+    before = report.reports[0]
+
+    gate.set()  # the hung read now answers
+    for thread in threading.enumerate():
+        if thread.name.startswith("canary-probe"):
+            thread.join(5)
+
+    assert report.reports[0] is before
+    assert before.retrieval.ok is False
+
+
+def test_no_targets_is_an_empty_report(reader: FakeReader) -> None:
+    report = run_probes(
+        [], deps=deps(reader), settings=SETTINGS, deadline_s=1, clock=StepClock(), now=lambda: NOW
+    )
+
+    assert report.reports == ()
+    assert report.ok is True
+
+
+# -- discovery ---------------------------------------------------------------------------
+
+ARN = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:"
+
+
+def test_discovered_secrets_join_the_configured_ones_once_each(reader: FakeReader) -> None:
+    jwt_arn = f"{ARN}{JWT.name}-AbC123"
+    api_arn = f"{ARN}{API.name}-XyZ789"
+    reader.values[jwt_arn] = JWT_VALUE
+    reader.values[api_arn] = API_VALUE
+
+    run = run_canary(
+        secret_ids=[JWT.secret_id],
+        database_secret_id=DB.secret_id,
+        discover=lambda: [jwt_arn, api_arn],
+        deps=deps(reader),
+        settings=SETTINGS,
+        deadline_s=30,
+        clock=StepClock(),
+        now=lambda: NOW,
+    )
+
+    assert [(r.target.name, r.target.secret_id) for r in run.report.reports] == [
+        (DB.name, DB.secret_id),
+        (JWT.name, JWT.secret_id),
+        (API.name, api_arn),
+    ]
+    assert run.discovery.found == (jwt_arn, api_arn)
+    assert run.report.ok is True
+
+
+def test_a_failed_discovery_is_reported_and_the_configured_secrets_still_checked(
+    reader: FakeReader,
+) -> None:
+    def discover() -> list[str]:
+        raise SecretThrottledError("ListSecrets throttled")
+
+    run = run_canary(
+        secret_ids=[JWT.secret_id],
+        database_secret_id=None,
+        discover=discover,
+        deps=deps(reader),
+        settings=SETTINGS,
+        deadline_s=30,
+        clock=StepClock(),
+        now=lambda: NOW,
+    )
+
+    assert run.discovery.error is not None
+    assert run.discovery.error.error_type == "SecretThrottledError"
+    assert [r.target.name for r in run.report.reports] == [JWT.name]
+    assert run.report.ok is True
