@@ -1,0 +1,147 @@
+"""The canary's own AWS calls, checked call by call with botocore's Stubber."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pytest
+from botocore.stub import Stubber
+
+from canary_aws import DescribeRotationMetadata, discover_secret_ids, make_secretsmanager_client
+from secret_service.errors import SecretNotFoundError, SecretThrottledError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+ARN = "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:"
+
+
+@pytest.fixture
+def client() -> SecretsManagerClient:
+    return make_secretsmanager_client(timeout_s=0.75, max_pool_connections=7)
+
+
+@pytest.fixture
+def stub(client: SecretsManagerClient) -> Iterator[Stubber]:
+    with Stubber(client) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def test_the_client_times_out_per_call_and_never_retries(client: SecretsManagerClient) -> None:
+    config = client.meta.config
+
+    assert (config.connect_timeout, config.read_timeout) == (0.75, 0.75)
+    assert config.retries == {"mode": "standard", "total_max_attempts": 1}
+    assert config.max_pool_connections == 7
+
+
+def test_rotation_metadata_is_read_from_describe_secret(
+    client: SecretsManagerClient, stub: Stubber
+) -> None:
+    last = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    stub.add_response(
+        "describe_secret",
+        {
+            "Name": "app-dev-secret-database",
+            "RotationEnabled": True,
+            "LastRotatedDate": last,
+            "NextRotationDate": datetime(2026, 12, 20, 3, 0, tzinfo=UTC),
+            "CreatedDate": datetime(2026, 1, 1, tzinfo=UTC),
+        },
+        {"SecretId": "app-dev-secret-database"},
+    )
+
+    metadata = DescribeRotationMetadata(client).describe_rotation("app-dev-secret-database")
+
+    assert metadata.enabled is True
+    assert metadata.last_rotated == last
+    assert metadata.next_rotation == datetime(2026, 12, 20, 3, 0, tzinfo=UTC)
+    assert metadata.created == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_a_secret_without_rotation_has_no_dates(
+    client: SecretsManagerClient, stub: Stubber
+) -> None:
+    stub.add_response("describe_secret", {"Name": "app-dev-secret-jwt"}, {"SecretId": "x"})
+
+    metadata = DescribeRotationMetadata(client).describe_rotation("x")
+
+    assert (metadata.enabled, metadata.last_rotated, metadata.next_rotation) == (False, None, None)
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("ResourceNotFoundException", SecretNotFoundError),
+        ("ThrottlingException", SecretThrottledError),
+    ],
+)
+def test_describe_errors_are_translated_by_the_layer(
+    client: SecretsManagerClient, stub: Stubber, code: str, error: type[Exception]
+) -> None:
+    stub.add_client_error("describe_secret", service_error_code=code, http_status_code=400)
+
+    with pytest.raises(error) as caught:
+        DescribeRotationMetadata(client).describe_rotation("app-dev-secret-jwt")
+
+    assert "app-dev-secret-jwt" in str(caught.value)
+
+
+def entry(name: str, **tags: str) -> dict[str, object]:
+    return {
+        "ARN": f"{ARN}{name}-AbC123",
+        "Name": name,
+        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+    }
+
+
+def test_discovery_filters_by_tag_follows_pages_and_keeps_only_the_exact_pair(
+    client: SecretsManagerClient, stub: Stubber
+) -> None:
+    filters = [
+        {"Key": "tag-key", "Values": ["canary"]},
+        {"Key": "tag-value", "Values": ["on"]},
+    ]
+    stub.add_response(
+        "list_secrets",
+        {
+            "SecretList": [entry("a", canary="on"), entry("b", canary="off", other="on")],
+            "NextToken": "page-2",
+        },
+        {"Filters": filters, "MaxResults": 100},
+    )
+    stub.add_response(
+        "list_secrets",
+        {"SecretList": [entry("c", canary="on")]},
+        {"Filters": filters, "MaxResults": 100, "NextToken": "page-2"},
+    )
+
+    found = discover_secret_ids(client, tag_key="canary", tag_value="on")
+
+    assert found == [f"{ARN}a-AbC123", f"{ARN}c-AbC123"]
+
+
+def test_discovery_by_key_alone_takes_any_value(
+    client: SecretsManagerClient, stub: Stubber
+) -> None:
+    stub.add_response(
+        "list_secrets",
+        {"SecretList": [entry("a", canary="on"), entry("b", canary="")]},
+        {"Filters": [{"Key": "tag-key", "Values": ["canary"]}], "MaxResults": 100},
+    )
+
+    assert discover_secret_ids(client, tag_key="canary", tag_value=None) == [
+        f"{ARN}a-AbC123",
+        f"{ARN}b-AbC123",
+    ]
+
+
+def test_a_discovery_failure_is_a_typed_error(client: SecretsManagerClient, stub: Stubber) -> None:
+    stub.add_client_error("list_secrets", service_error_code="ThrottlingException")
+
+    with pytest.raises(SecretThrottledError):
+        discover_secret_ids(client, tag_key="canary", tag_value=None)
