@@ -17,6 +17,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .tools/sam
 CHECKOV_VENV := .tools/checkov
+PARLIAMENT_VENV := .tools/parliament
+TRANSLATED := .aws-sam/translated
 SAM := SAM_CLI_TELEMETRY=0 PATH="$(PY313_BIN):$$PATH" $(SAM_VENV)/bin/sam
 REGION := ap-northeast-1
 COVERAGE_FLOOR ?= 80
@@ -47,6 +49,16 @@ $(SAM_VENV)/.installed: requirements/sam.txt | python313
 	$(SAM_VENV)/bin/python -m pip install --quiet -r requirements/sam.txt
 	@touch $@
 
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt | python313
+	@[ -x $(CHECKOV_VENV)/bin/python ] || "$(PYTHON313)" -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements/checkov.txt
+	@touch $@
+
+$(PARLIAMENT_VENV)/.installed: requirements/parliament.txt | python313
+	@[ -x $(PARLIAMENT_VENV)/bin/python ] || "$(PYTHON313)" -m venv $(PARLIAMENT_VENV)
+	$(PARLIAMENT_VENV)/bin/python -m pip install --quiet -r requirements/parliament.txt
+	@touch $@
+
 .PHONY: venv
 venv: $(VENV)/.installed $(SAM_VENV)/.installed ## create or update .venv and the SAM CLI tool venv
 
@@ -55,7 +67,7 @@ mariadb: ## make sure MariaDB server binaries exist (installs them when root)
 	@bash scripts/ensure_mariadb.sh
 
 .PHONY: lint
-lint: venv ## ruff, mypy (strict on src/), cfn-lint, sam validate --lint
+lint: venv $(CHECKOV_VENV)/.installed $(PARLIAMENT_VENV)/.installed ## ruff, mypy, cfn-lint, sam validate --lint, checkov, parliament
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	MYPYPATH=src/secret_layer $(VENV)/bin/mypy src/secret_layer
@@ -64,6 +76,10 @@ lint: venv ## ruff, mypy (strict on src/), cfn-lint, sam validate --lint
 	$(VENV)/bin/mypy harness
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region $(REGION)
+	$(PY) scripts/translate_template.py --out-dir $(TRANSLATED)
+	$(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact --framework cloudformation \
+	  -f template.yaml -d $(TRANSLATED)
+	$(PARLIAMENT_VENV)/bin/python -W ignore::UserWarning scripts/lint_iam_policies.py $(TRANSLATED)/*.json
 
 .PHONY: test
 test: lint mariadb ## the README's test command: lint, then pytest on every tier
@@ -76,6 +92,10 @@ build: $(SAM_VENV)/.installed ## sam build (python3.13)
 .PHONY: bench
 bench: venv mariadb ## run every benchmark in benchmarks/ (on demand, not in CI)
 	@for f in benchmarks/*.py; do echo "== $$f"; $(PY) "$$f"; done
+
+.PHONY: doctor
+doctor: venv ## pre-deployment checklist: make doctor ENV=prod (AWS_ENDPOINT_URL=moto works too)
+	$(PY) -m scripts.doctor --env $(ENV) $(DOCTOR_ARGS)
 
 .PHONY: clean
 clean: ## remove venvs, build output and caches

@@ -1,0 +1,1 @@
+"""``make doctor``: the pre-deployment checklist (cli -> checks -> aws_adapter)."""

@@ -1,0 +1,145 @@
+"""``make doctor`` end to end: the CLI's table, JSON and exit status, in-process and as
+the subprocess ``make doctor`` runs, against moto through ``AWS_ENDPOINT_URL``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from scripts.doctor.cli import main
+from scripts.doctor.expectations import from_template
+from scripts.sam_template import DeployedTemplate
+from tests.integration.scripts.conftest import (
+    DOCTOR_TEMPLATE,
+    SECRET_STRINGS,
+    Environment,
+    build,
+    expectations_for,
+)
+
+if TYPE_CHECKING:
+    import pytest
+
+    from harness.aws import MotoServer
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def test_a_healthy_environment_prints_a_table_and_exits_0(
+    healthy: Environment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When
+    status = main(["--env", "prod", "--template", str(DOCTOR_TEMPLATE)])
+    # Then
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "CHECK" in out
+    assert "RESULT" in out
+    assert out.rstrip().splitlines()[-1].startswith("READY:")
+    for value in SECRET_STRINGS:
+        assert value not in out
+
+
+def test_a_failure_exits_1_and_prints_its_hint(
+    healthy: Environment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given
+    healthy.client("kms").disable_key_rotation(KeyId=healthy.key_id)
+    # When
+    status = main(["--env", "prod", "--template", str(DOCTOR_TEMPLATE)])
+    # Then
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "hint: aws kms enable-key-rotation" in out
+    assert out.rstrip().splitlines()[-1].startswith("FAILED: ")
+
+
+def test_json_output_lists_every_check(
+    healthy: Environment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When
+    status = main(["--env", "prod", "--template", str(DOCTOR_TEMPLATE), "--output", "json"])
+    # Then
+    document = json.loads(capsys.readouterr().out)
+    assert status == 0
+    assert document["ok"] is True
+    assert {c["status"] for c in document["checks"]} <= {"PASS", "SKIP"}
+
+
+def test_an_unreadable_template_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # When
+    status = main(["--env", "dev", "--template", str(tmp_path / "missing.yaml")])
+    # Then
+    assert status == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_make_doctor_checks_a_moto_server_through_aws_endpoint_url(
+    moto_server: MotoServer, region: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an environment deployed on the moto server (unique app: the server is shared)
+    app = f"doc{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint_url)
+    build(expectations_for("prod", app_name=app), region=region)
+    # When the doctor runs as `make doctor` runs it, in its own process
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scripts.doctor",
+            "--env",
+            "prod",
+            "--app",
+            app,
+            "--template",
+            str(DOCTOR_TEMPLATE),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "AWS_ENDPOINT_URL": moto_server.endpoint_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    # Then
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"against {moto_server.endpoint_url}" in result.stdout
+    assert f"{app}-prod-secret-database" in result.stdout
+
+
+def test_an_unreachable_endpoint_fails_with_a_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an endpoint nobody listens on
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    # When
+    status = main(["--env", "dev", "--template", str(DOCTOR_TEMPLATE)])
+    # Then
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "EndpointUnreachable" in out
+    assert "AWS_ENDPOINT_URL" in out
+
+
+def test_the_products_template_yields_the_documented_names() -> None:
+    # The doctor reads template.yaml as it is: names follow {app}-{env}-...
+    for environment in ("dev", "stg", "prod"):
+        expected = from_template(DeployedTemplate.for_environment(environment))
+        prefix = f"goal-mandala-{environment}"
+        assert expected.stack_name == f"{prefix}-secrets"
+        assert expected.key_alias == f"alias/{prefix}-secrets-key"
+        assert {s.name for s in expected.secrets} == {
+            f"{prefix}-secret-database",
+            f"{prefix}-secret-jwt",
+            f"{prefix}-secret-external-apis",
+        }
