@@ -1,0 +1,557 @@
+"""The rotation protocol: four idempotent steps over two small interfaces.
+
+``run_step`` checks the secret's state the way Secrets Manager's own rotation functions
+do (rotation enabled, token is a version of the secret, already-AWSCURRENT short-circuit,
+token is AWSPENDING), then runs one entry of ``STEPS``. Each step reads what it needs
+from Secrets Manager (:class:`SecretStore`) and the database (:class:`Database`) and is
+safe to run again after a crash at any point:
+
+* createSecret - if the token already has a value, nothing; else a new value as AWSPENDING.
+* setSecret    - if the pending login already works, nothing; else change the password.
+* testSecret   - log in with the pending value and prove it can work; on a definite
+                 failure, roll back (database and AWSPENDING label) and raise.
+* finishSecret - move AWSCURRENT to the token (AWSPREVIOUS follows), then drop AWSPENDING.
+
+What differs per strategy (single-user, alternating-users, random-key) is a small
+:class:`StrategyOps` object; the protocol above is written once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Protocol
+
+from rotation_errors import RotationStateError, RotationTestFailedError
+from rotation_model import (
+    AWSCURRENT,
+    AWSPENDING,
+    AWSPREVIOUS,
+    Account,
+    RotationRequest,
+    SecretMetadata,
+    Step,
+    Strategy,
+    UserProfile,
+)
+from secret_service.errors import (
+    DatabaseAuthError,
+    DatabaseTlsError,
+    DatabaseUnreachableError,
+    SecretFormatError,
+)
+from secret_service.models import DatabaseCredentials, JwtConfig, parse_secret_json
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from aws_lambda_powertools import Logger
+
+    from rotation_config import RotationConfig
+
+__all__ = [
+    "CLONE_SUFFIX",
+    "JWT_KEY_LENGTH",
+    "STEPS",
+    "Database",
+    "RotationContext",
+    "SecretStore",
+    "StepResult",
+    "alternate_username",
+    "resolve_strategy",
+    "run_step",
+]
+
+CLONE_SUFFIX = "_clone"
+MAX_USERNAME_LENGTH = 32  # MySQL 8.0's limit (MariaDB allows 80)
+JWT_KEY_LENGTH = 64
+
+
+class SecretStore(Protocol):
+    """The Secrets Manager calls rotation makes (``secrets_store.SecretsManagerStore``)."""
+
+    def describe(self, secret_id: str) -> SecretMetadata: ...
+
+    def get_value(
+        self,
+        secret_id: str,
+        *,
+        stage: str,
+        version_id: str | None = None,
+        missing_ok: bool = False,
+    ) -> str | None: ...
+
+    def put_pending(
+        self, secret_id: str, *, token: str, secret_string: str, rotation_token: str | None = None
+    ) -> None: ...
+
+    def random_password(
+        self, *, length: int, exclude_characters: str, exclude_punctuation: bool = False
+    ) -> str: ...
+
+    def move_stage(
+        self,
+        secret_id: str,
+        *,
+        stage: str,
+        to_version_id: str | None,
+        from_version_id: str | None,
+    ) -> None: ...
+
+
+class Database(Protocol):
+    """The database operations rotation needs (``mysql.MySQLDatabase``)."""
+
+    def can_log_in(self, creds: DatabaseCredentials) -> bool: ...
+
+    def account_of(self, creds: DatabaseCredentials) -> Account: ...
+
+    def change_own_password(self, creds: DatabaseCredentials, *, new_password: str) -> Account: ...
+
+    def set_password(
+        self, admin: DatabaseCredentials, *, account: Account, new_password: str
+    ) -> None: ...
+
+    def sync_clone(
+        self, admin: DatabaseCredentials, *, source: Account, target: Account, password: str
+    ) -> None: ...
+
+    def profile(self, creds: DatabaseCredentials) -> UserProfile: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StepResult:
+    """What a step did: ``outcome`` is a short fixed word, for logs and metrics."""
+
+    step: Step
+    outcome: str
+    secret_name: str
+    strategy: Strategy | None = None
+
+    @property
+    def finished_rotation(self) -> bool:
+        return self.step is Step.FINISH and self.outcome == "finished"
+
+
+@dataclass(frozen=True, slots=True)
+class RotationContext:
+    """Everything one step needs. Reads always name the stage (and version)."""
+
+    request: RotationRequest
+    metadata: SecretMetadata
+    strategy: Strategy
+    store: SecretStore
+    db: Database
+    config: RotationConfig
+    log: Logger
+    current_value: str = field(repr=False)
+
+    @property
+    def arn(self) -> str:
+        return self.metadata.arn
+
+    @property
+    def token(self) -> str:
+        return self.request.token
+
+    def current_string(self) -> str:
+        return self.current_value
+
+    def pending_string(self) -> str | None:
+        return self.store.get_value(
+            self.arn, stage=AWSPENDING, version_id=self.token, missing_ok=True
+        )
+
+    def require_pending_string(self) -> str:
+        value = self.pending_string()
+        if value is None:
+            raise RotationStateError(
+                f"secret {self.metadata.name} version {self.token} has no AWSPENDING value; "
+                "createSecret has not run for this token",
+                secret_id=self.arn,
+            )
+        return value
+
+    def previous_string(self) -> str | None:
+        if self.metadata.version_with(AWSPREVIOUS) is None:
+            return None
+        return self.store.get_value(self.arn, stage=AWSPREVIOUS, missing_ok=True)
+
+    def event(self, message: str, **keys: object) -> None:
+        self.log.info(
+            message,
+            extra={"step": self.request.step.value, "strategy": self.strategy.value, **keys},
+            stacklevel=3,
+        )
+
+
+def resolve_strategy(
+    document: Mapping[str, object], default: Strategy, *, secret_id: str
+) -> Strategy:
+    """The secret's ``rotationStrategy`` if present, else the function's default."""
+    raw = document.get("rotationStrategy")
+    if raw is None:
+        return default
+    if isinstance(raw, str) and raw in Strategy.__members__.values():
+        return Strategy(raw)
+    raise SecretFormatError(
+        f"secret {secret_id} field 'rotationStrategy' must be one of {[s.value for s in Strategy]}",
+        secret_id=secret_id,
+        field="rotationStrategy",
+    )
+
+
+def alternate_username(username: str, *, secret_id: str) -> str:
+    """``app`` <-> ``app_clone``."""
+    if username.endswith(CLONE_SUFFIX) and len(username) > len(CLONE_SUFFIX):
+        return username[: -len(CLONE_SUFFIX)]
+    alternate = username + CLONE_SUFFIX
+    if len(alternate) > MAX_USERNAME_LENGTH:
+        raise SecretFormatError(
+            f"secret {secret_id} field 'username' is {len(username)} characters; the "
+            f"alternating-users strategy appends {CLONE_SUFFIX!r} and MySQL allows "
+            f"{MAX_USERNAME_LENGTH}: shorten the user name",
+            secret_id=secret_id,
+            field="username",
+        )
+    return alternate
+
+
+def _failed(ctx: RotationContext, reason: str) -> RotationTestFailedError:
+    return RotationTestFailedError(
+        f"secret {ctx.metadata.name}: {reason}", secret_id=ctx.arn, rolled_back=False
+    )
+
+
+# -- strategies -----------------------------------------------------------------------
+
+
+class StrategyOps(Protocol):
+    def new_pending(self, ctx: RotationContext, current: str) -> str: ...
+
+    def set(self, ctx: RotationContext) -> str: ...
+
+    def test(self, ctx: RotationContext) -> None: ...
+
+    def rollback(self, ctx: RotationContext) -> None: ...
+
+
+def _db_creds(secret_string: str, ctx: RotationContext) -> DatabaseCredentials:
+    return DatabaseCredentials.from_secret_string(secret_string, secret_id=ctx.arn)
+
+
+def _same_server(
+    a: DatabaseCredentials, b: DatabaseCredentials, ctx: RotationContext, what: str
+) -> None:
+    if (a.host, a.port) != (b.host, b.port):
+        raise RotationStateError(
+            f"secret {ctx.metadata.name}: {what} points at {b.host}:{b.port} but AWSCURRENT "
+            f"at {a.host}:{a.port}; refusing to change a password on another server",
+            secret_id=ctx.arn,
+        )
+
+
+class _SingleUser:
+    """The user changes its own password. AWSPREVIOUS is the recovery login."""
+
+    def new_pending(self, ctx: RotationContext, current: str) -> str:
+        creds = _db_creds(current, ctx)
+        password = ctx.store.random_password(
+            length=ctx.config.password_length, exclude_characters=ctx.config.exclude_characters
+        )
+        return json.dumps(creds.with_changes(password=password).to_secret_dict())
+
+    def _pending_and_current(
+        self, ctx: RotationContext
+    ) -> tuple[DatabaseCredentials, DatabaseCredentials]:
+        pending = _db_creds(ctx.require_pending_string(), ctx)
+        current = _db_creds(ctx.current_string(), ctx)
+        _same_server(current, pending, ctx, "AWSPENDING")
+        if pending.username != current.username:
+            raise RotationStateError(
+                f"secret {ctx.metadata.name}: AWSPENDING names another user than AWSCURRENT; "
+                "single-user rotation keeps the user name",
+                secret_id=ctx.arn,
+            )
+        return pending, current
+
+    def set(self, ctx: RotationContext) -> str:
+        pending, current = self._pending_and_current(ctx)
+        if ctx.db.can_log_in(pending):
+            return "already-set"
+        logins = [(AWSCURRENT, current)]
+        previous = ctx.previous_string()
+        if previous is not None:
+            logins.append((AWSPREVIOUS, _db_creds(previous, ctx).with_changes(
+                host=current.host, port=current.port, username=current.username
+            )))  # fmt: skip
+        for stage, creds in logins:
+            try:
+                account = ctx.db.change_own_password(creds, new_password=pending.password)
+            except DatabaseAuthError:
+                continue
+            ctx.event("database password changed", login_stage=stage, account=str(account),
+                      host=pending.host)  # fmt: skip
+            return "password-set"
+        raise RotationStateError(
+            f"secret {ctx.metadata.name}: neither AWSCURRENT nor AWSPREVIOUS nor AWSPENDING "
+            f"logs in as {current.username!r} at {current.host}:{current.port}; the database "
+            "password was changed outside rotation. Put the database's password into the "
+            "secret (PutSecretValue as AWSCURRENT), then rotate again",
+            secret_id=ctx.arn,
+        )
+
+    def test(self, ctx: RotationContext) -> None:
+        pending, _current = self._pending_and_current(ctx)
+        profile = ctx.db.profile(pending)
+        if profile.account.user != pending.username:
+            raise _failed(ctx, f"the AWSPENDING login became account {profile.account}")
+
+    def rollback(self, ctx: RotationContext) -> None:
+        pending, current = self._pending_and_current(ctx)
+        if ctx.db.can_log_in(pending):
+            ctx.db.change_own_password(pending, new_password=current.password)
+            ctx.event("database password restored", restored_stage=AWSCURRENT,
+                      username=current.username, host=current.host)  # fmt: skip
+        elif not ctx.db.can_log_in(current):
+            raise RotationStateError(
+                f"rollback of {ctx.metadata.name}: neither AWSPENDING nor AWSCURRENT logs in "
+                f"as {current.username!r}; set the user's password to AWSCURRENT's by hand",
+                secret_id=ctx.arn,
+            )
+
+
+class _AlternatingUsers:
+    """``app`` and ``app_clone`` take turns; the master secret changes the other one."""
+
+    def new_pending(self, ctx: RotationContext, current: str) -> str:
+        creds = _db_creds(current, ctx)
+        if not creds.masterarn:
+            raise SecretFormatError(
+                f"secret {ctx.metadata.name} has no 'masterarn' field; the alternating-users "
+                "strategy needs the ARN of the master user's secret",
+                secret_id=ctx.arn,
+                field="masterarn",
+            )
+        password = ctx.store.random_password(
+            length=ctx.config.password_length, exclude_characters=ctx.config.exclude_characters
+        )
+        pending = creds.with_changes(
+            username=alternate_username(creds.username, secret_id=ctx.arn), password=password
+        )
+        return json.dumps(pending.to_secret_dict())
+
+    def _loaded(
+        self, ctx: RotationContext
+    ) -> tuple[DatabaseCredentials, DatabaseCredentials, DatabaseCredentials]:
+        pending = _db_creds(ctx.require_pending_string(), ctx)
+        current = _db_creds(ctx.current_string(), ctx)
+        _same_server(current, pending, ctx, "AWSPENDING")
+        if pending.username != alternate_username(current.username, secret_id=ctx.arn):
+            raise RotationStateError(
+                f"secret {ctx.metadata.name}: AWSPENDING's user is not the alternate of "
+                f"AWSCURRENT's ({current.username!r} <-> {current.username + CLONE_SUFFIX!r})",
+                secret_id=ctx.arn,
+            )
+        if not current.masterarn:
+            raise SecretFormatError(
+                f"secret {ctx.metadata.name} has no 'masterarn' field",
+                secret_id=ctx.arn,
+                field="masterarn",
+            )
+        master_string = ctx.store.get_value(current.masterarn, stage=AWSCURRENT)
+        assert master_string is not None
+        master = DatabaseCredentials.from_secret_string(master_string, secret_id=current.masterarn)
+        _same_server(current, master, ctx, "the master secret")
+        return pending, current, master
+
+    def set(self, ctx: RotationContext) -> str:
+        # Always synchronised (idempotent): a login that works says nothing about grants
+        # a crash may have left half-copied.
+        pending, current, master = self._loaded(ctx)
+        source = ctx.db.account_of(current)
+        target = Account(user=pending.username, host=source.host)
+        ctx.db.sync_clone(master, source=source, target=target, password=pending.password)
+        ctx.event("alternate user synchronised", source=str(source), target=str(target),
+                  host=pending.host)  # fmt: skip
+        return "user-synchronised"
+
+    def test(self, ctx: RotationContext) -> None:
+        pending, current, _master = self._loaded(ctx)
+        got = ctx.db.profile(pending)
+        want = ctx.db.profile(current)
+        if got.account.user != pending.username:
+            raise _failed(ctx, f"the AWSPENDING login became account {got.account}")
+        if (got.grants, got.require) != (want.grants, want.require):
+            raise _failed(
+                ctx,
+                f"{got.account} does not have the grants and REQUIRE {want.require} of "
+                f"{want.account}",
+            )
+
+    def rollback(self, ctx: RotationContext) -> None:
+        pending, current, master = self._loaded(ctx)
+        previous = ctx.previous_string()
+        previous_creds = _db_creds(previous, ctx) if previous is not None else None
+        if previous_creds is None or previous_creds.username != pending.username:
+            ctx.event("alternate user left unused", username=pending.username, host=pending.host)
+            return
+        source = ctx.db.account_of(current)
+        ctx.db.set_password(
+            master,
+            account=Account(user=pending.username, host=source.host),
+            new_password=previous_creds.password,
+        )
+        ctx.event("database password restored", restored_stage=AWSPREVIOUS,
+                  username=pending.username, host=pending.host)  # fmt: skip
+
+
+class _RandomKey:
+    """A new 64-character signing key in the same JSON shape; no database."""
+
+    def new_pending(self, ctx: RotationContext, current: str) -> str:
+        config = JwtConfig.from_secret_string(current, secret_id=ctx.arn)
+        key = ctx.store.random_password(
+            length=JWT_KEY_LENGTH, exclude_characters="", exclude_punctuation=True
+        )
+        return json.dumps(replace(config, signing_key=key).to_secret_dict())
+
+    def set(self, ctx: RotationContext) -> str:
+        return "nothing-to-set"
+
+    def test(self, ctx: RotationContext) -> None:
+        pending = JwtConfig.from_secret_string(ctx.require_pending_string(), secret_id=ctx.arn)
+        current = JwtConfig.from_secret_string(ctx.current_string(), secret_id=ctx.arn)
+        if len(pending.signing_key) != JWT_KEY_LENGTH:
+            raise SecretFormatError(
+                f"secret {ctx.metadata.name} AWSPENDING 'signingKey' has "
+                f"{len(pending.signing_key)} characters, not {JWT_KEY_LENGTH}",
+                secret_id=ctx.arn,
+                field="signingKey",
+            )
+        if pending.signing_key == current.signing_key:
+            raise _failed(ctx, "the AWSPENDING signing key equals AWSCURRENT's")
+
+    def rollback(self, ctx: RotationContext) -> None:
+        return None  # nothing outside Secrets Manager changed
+
+
+STRATEGIES: dict[Strategy, StrategyOps] = {
+    Strategy.SINGLE_USER: _SingleUser(),
+    Strategy.ALTERNATING_USERS: _AlternatingUsers(),
+    Strategy.RANDOM_KEY: _RandomKey(),
+}
+
+
+# -- the four steps -------------------------------------------------------------------
+
+
+def create_secret(ctx: RotationContext) -> str:
+    current = ctx.current_string()
+    if ctx.pending_string() is not None:
+        return "already-created"
+    value = STRATEGIES[ctx.strategy].new_pending(ctx, current)
+    ctx.store.put_pending(
+        ctx.arn, token=ctx.token, secret_string=value, rotation_token=ctx.request.rotation_token
+    )
+    ctx.event("pending version created", version_id=ctx.token)
+    return "created"
+
+
+def set_secret(ctx: RotationContext) -> str:
+    return STRATEGIES[ctx.strategy].set(ctx)
+
+
+def test_secret(ctx: RotationContext) -> str:
+    ops = STRATEGIES[ctx.strategy]
+    ctx.require_pending_string()
+    try:
+        ops.test(ctx)
+    except (DatabaseUnreachableError, DatabaseTlsError):
+        raise  # transient or configuration: Secrets Manager retries; nothing to undo
+    except (DatabaseAuthError, RotationTestFailedError, SecretFormatError) as exc:
+        failure = exc
+    else:
+        return "tested"
+    ops.rollback(ctx)
+    ctx.store.move_stage(ctx.arn, stage=AWSPENDING, to_version_id=None, from_version_id=ctx.token)
+    ctx.event("rotation rolled back", version_id=ctx.token, cause=type(failure).__name__)
+    raise RotationTestFailedError(
+        f"testSecret failed for {ctx.metadata.name} ({type(failure).__name__}: {failure}); "
+        "rolled back: AWSCURRENT is unchanged and logs in, AWSPENDING was removed",
+        secret_id=ctx.arn,
+        rolled_back=True,
+    ) from failure
+
+
+def finish_secret(ctx: RotationContext) -> str:
+    current_version = ctx.metadata.version_with(AWSCURRENT)
+    ctx.store.move_stage(
+        ctx.arn, stage=AWSCURRENT, to_version_id=ctx.token, from_version_id=current_version
+    )
+    ctx.event("AWSCURRENT moved", version_id=ctx.token, previous_version_id=current_version)
+    ctx.store.move_stage(ctx.arn, stage=AWSPENDING, to_version_id=None, from_version_id=ctx.token)
+    return "finished"
+
+
+STEPS: dict[Step, Callable[[RotationContext], str]] = {
+    Step.CREATE: create_secret,
+    Step.SET: set_secret,
+    Step.TEST: test_secret,
+    Step.FINISH: finish_secret,
+}
+
+
+def run_step(
+    request: RotationRequest,
+    *,
+    store: SecretStore,
+    db: Database,
+    config: RotationConfig,
+    log: Logger,
+) -> StepResult:
+    """Check the secret's state, then run ``request.step``. Raises on any failure."""
+    metadata = store.describe(request.secret_id)
+    name = metadata.name
+    if not metadata.rotation_enabled:
+        raise RotationStateError(
+            f"secret {name} does not have rotation enabled; enable it (RotateSecret with "
+            "RotationRules) before invoking the function",
+            secret_id=metadata.arn,
+        )
+    stages = metadata.versions.get(request.token)
+    if stages is None:
+        raise RotationStateError(
+            f"version {request.token} is not a version of secret {name}; this event belongs "
+            "to another rotation",
+            secret_id=metadata.arn,
+        )
+    if AWSCURRENT in stages:
+        log.info("version already AWSCURRENT", extra={"step": request.step.value})
+        return StepResult(step=request.step, outcome="already-current", secret_name=name)
+    if AWSPENDING not in stages:
+        raise RotationStateError(
+            f"version {request.token} of secret {name} is not AWSPENDING (it is "
+            f"{sorted(stages) or 'unlabelled'}); the rotation was cancelled or rolled back",
+            secret_id=metadata.arn,
+        )
+    current = store.get_value(metadata.arn, stage=AWSCURRENT)
+    if current is None:  # only a store stub can say so; the real one raises
+        raise RotationStateError(f"secret {name} has no AWSCURRENT value", secret_id=metadata.arn)
+    strategy = resolve_strategy(
+        parse_secret_json(current, secret_id=metadata.arn), config.strategy, secret_id=metadata.arn
+    )
+    ctx = RotationContext(
+        request=request,
+        metadata=metadata,
+        strategy=strategy,
+        store=store,
+        db=db,
+        config=config,
+        log=log,
+        current_value=current,
+    )
+    outcome = STEPS[request.step](ctx)
+    if outcome.startswith("already") or outcome == "nothing-to-set":
+        ctx.event("step had nothing to do", outcome=outcome)
+    return StepResult(step=request.step, outcome=outcome, secret_name=name, strategy=strategy)

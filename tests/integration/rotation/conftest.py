@@ -1,0 +1,165 @@
+"""Fixtures for the rotation function: moto Secrets Manager, the session MariaDB, the handler.
+
+Each test gets fresh moto state and uniquely named database users; the MariaDB server
+is the session's. The handler runs in-process, its runtime rebuilt for every test.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pymysql
+import pytest
+
+from harness.lambda_runtime import FakeLambdaContext, load_handler
+from harness.rotation import begin_rotation, rotation_event
+from tests.conftest import unique_name
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from types import ModuleType
+
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+    from harness.mariadb import MariaDBServer
+
+
+
+@pytest.fixture
+def rotation_env(monkeypatch: pytest.MonkeyPatch, mariadb: MariaDBServer) -> dict[str, str]:
+    env = {
+        "RDS_CA_BUNDLE": mariadb.ca_path,
+        "DB_CONNECT_TIMEOUT_S": "1",
+        "ENVIRONMENT": "test",
+        "POWERTOOLS_SERVICE_NAME": "rotation",
+        "POWERTOOLS_METRICS_NAMESPACE": "SecretsGuardTest",
+        "ROTATION_STRATEGY": "single-user",
+    }
+    for name in ("PASSWORD_LENGTH", "EXCLUDE_CHARACTERS", "SECRETS_MANAGER_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def rotation_app(rotation_env: dict[str, str]) -> Iterator[ModuleType]:
+    app = load_handler("rotation")
+    app.install_runtime(None)
+    yield app
+    app.install_runtime(None)
+
+
+@pytest.fixture
+def invoke(
+    rotation_app: ModuleType, secretsmanager: SecretsManagerClient
+) -> Callable[[dict[str, Any]], None]:
+    def _invoke(event: dict[str, Any]) -> None:
+        rotation_app.lambda_handler(event, FakeLambdaContext(function_name="rotation"))
+
+    return _invoke
+
+
+@dataclass(frozen=True)
+class SecretUnderTest:
+    arn: str
+    name: str
+    username: str
+    password: str
+    database: str
+
+
+def db_document(mariadb: MariaDBServer, username: str, password: str, database: str) -> dict[str, Any]:
+    return {
+        "engine": "mysql",
+        "host": mariadb.host,
+        "port": mariadb.port,
+        "username": username,
+        "password": password,
+        "dbname": database,
+        "ssl": True,
+        "dbClusterIdentifier": "app-test-cluster",
+        "appOwner": "team-a",  # an unknown key: must survive rotation
+    }
+
+
+@pytest.fixture
+def make_db_secret(
+    mariadb: MariaDBServer, secretsmanager: SecretsManagerClient
+) -> Iterator[Callable[..., SecretUnderTest]]:
+    """Create a database user (REQUIRE SSL) and a secret for it; both removed afterwards."""
+    created: list[tuple[str, str]] = []
+
+    def _make(
+        *,
+        username: str | None = None,
+        password: str = "app-Passw0rd!initial",
+        extra: dict[str, Any] | None = None,
+        create_user: bool = True,
+    ) -> SecretUnderTest:
+        username = username or unique_name("app")
+        database = unique_name("appdb")
+        if create_user:
+            mariadb.create_database_user(database=database, username=username, password=password)
+        created.append((database, username))
+        doc = db_document(mariadb, username, password, database) | (extra or {})
+        name = f"app-test-secret-db-{uuid.uuid4().hex[:8]}"
+        arn = secretsmanager.create_secret(Name=name, SecretString=json.dumps(doc))["ARN"]
+        return SecretUnderTest(arn=arn, name=name, username=username, password=password,
+                               database=database)  # fmt: skip
+
+    yield _make
+    for database, username in created:
+        mariadb.drop_database_user(database=database, username=username)
+        mariadb.drop_database_user(database=database, username=username + "_clone")
+
+
+@pytest.fixture
+def db_secret(make_db_secret: Callable[..., SecretUnderTest]) -> SecretUnderTest:
+    return make_db_secret()
+
+
+@pytest.fixture
+def master_secret(mariadb: MariaDBServer, secretsmanager: SecretsManagerClient) -> str:
+    doc = {
+        "engine": "mysql",
+        "host": mariadb.host,
+        "port": mariadb.port,
+        "username": mariadb.admin_user,
+        "password": mariadb.admin_password,
+        "ssl": True,
+    }
+    name = f"app-test-secret-master-{uuid.uuid4().hex[:8]}"
+    return secretsmanager.create_secret(Name=name, SecretString=json.dumps(doc))["ARN"]
+
+
+def secret_doc(client: SecretsManagerClient, secret_id: str, stage: str = "AWSCURRENT") -> dict[str, Any]:
+    value = client.get_secret_value(SecretId=secret_id, VersionStage=stage)["SecretString"]
+    document: dict[str, Any] = json.loads(value)
+    return document
+
+
+def logs_in(mariadb: MariaDBServer, username: str, password: str) -> bool:
+    """True if the server accepts the password (over verified TLS)."""
+    try:
+        conn = mariadb.connect(username, password)
+    except pymysql.err.OperationalError as exc:
+        if exc.args[0] == 1045:
+            return False
+        raise
+    conn.close()
+    return True
+
+
+def stage_logs_in(mariadb: MariaDBServer, client: SecretsManagerClient, arn: str, stage: str) -> bool:
+    doc = secret_doc(client, arn, stage)
+    return logs_in(mariadb, doc["username"], doc["password"])
+
+
+def start(client: SecretsManagerClient, arn: str, **kwargs: Any) -> tuple[str, Callable[[str], dict[str, str]]]:
+    """Begin a rotation; return the token and a builder of that rotation's step events."""
+    token = begin_rotation(client, arn, **kwargs)
+    return token, lambda step: rotation_event(arn, token, step)
