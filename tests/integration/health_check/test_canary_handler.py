@@ -1,0 +1,233 @@
+"""The canary handler against moto with events/health_check.json: EMF, summary, isolation."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from tests.integration.health_check.canary_support import (
+    NAMESPACE,
+    emf_by_secret,
+    metric_names,
+    scheduled_event,
+    stdout_documents,
+    throttle_hook,
+)
+
+import canary_metrics as m
+from canary_errors import CanaryConfigError
+from harness.lambda_runtime import FakeLambdaContext
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
+
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+JWT = "goal-mandala-dev-secret-jwt"
+API = "goal-mandala-dev-secret-external-apis"
+DB = "goal-mandala-dev-secret-database"
+JWT_VALUE = json.dumps({"signingKey": "k" * 48, "algorithm": "HS256", "issuer": "goal-mandala"})
+API_VALUE = json.dumps({"provider": "stripe", "apiKey": "sk-integration-4242"})
+DB_VALUE = json.dumps(
+    {"engine": "mysql", "host": "127.0.0.1", "port": 1, "username": "app", "password": "pw-x"}
+)
+
+
+def invoke(canary: ModuleType, **kwargs: Any) -> dict[str, Any]:
+    result = canary.lambda_handler(scheduled_event(), FakeLambdaContext(), **kwargs)
+    assert json.loads(json.dumps(result)) == result  # the summary is plain JSON
+    return result  # type: ignore[no-any-return]
+
+
+def entries(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {entry["secret_name"]: entry for entry in summary["secrets"]}
+
+
+def test_a_healthy_run_publishes_the_contract_metrics_for_every_secret(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given two well-formed secrets
+    secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)
+    secretsmanager.create_secret(Name=API, SecretString=API_VALUE)
+    canary_env(SECRET_IDS=f"{JWT},{API}")
+
+    # When the scheduled event arrives
+    summary = invoke(canary)
+
+    # Then each secret has one EMF document with the contract's names, units, dimensions
+    emf, _ = stdout_documents(capsys.readouterr().out)
+    documents = emf_by_secret(emf)
+    assert set(documents) == {JWT, API}
+    for name, document in documents.items():
+        (directive,) = document["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == NAMESPACE
+        assert directive["Dimensions"] == [["Environment", "SecretName"]]
+        assert (document["Environment"], document["SecretName"]) == ("dev", name)
+        assert metric_names(document) == {
+            m.RetrievalSuccess,
+            m.RetrievalFailure,
+            m.RetrievalLatency,
+            m.DaysSinceLastRotation,
+            m.RotationOverdue,
+        }
+        for metric in directive["Metrics"]:
+            assert metric["Unit"] == m.METRIC_UNITS[metric["Name"]]
+        assert document[m.RetrievalSuccess] == [1.0]
+        assert document[m.RetrievalFailure] == [0.0]
+        assert document[m.RetrievalLatency][0] > 0
+        assert document[m.RotationOverdue] == [0.0]
+    # And the summary says all is well
+    assert summary["ok"] is True
+    assert (summary["secrets_checked"], summary["secrets_failed"]) == (2, 0)
+    assert all(entry["latency_ms"] > 0 for entry in summary["secrets"])
+
+
+def test_one_structured_log_line_per_secret(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)
+    canary_env(SECRET_IDS=f"{JWT},goal-mandala-dev-secret-gone")
+
+    invoke(canary)
+
+    _, logs = stdout_documents(capsys.readouterr().out)
+    checked = [line for line in logs if line["message"] == "secret checked"]
+    assert {line["secret_name"]: line["level"] for line in checked} == {
+        JWT: "INFO",
+        "goal-mandala-dev-secret-gone": "WARNING",
+    }
+    assert [line["message"] for line in logs][-1] == "canary run finished"
+
+
+def test_a_missing_and_a_malformed_secret_fail_alone(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a good secret, a malformed JWT secret and a secret that does not exist
+    secretsmanager.create_secret(Name=API, SecretString=API_VALUE)
+    secretsmanager.create_secret(Name=JWT, SecretString=json.dumps({"signingKey": "short"}))
+    canary_env(SECRET_IDS=f"{API},{JWT},goal-mandala-dev-secret-gone")
+
+    summary = invoke(canary)
+
+    by_name = entries(summary)
+    assert by_name[API]["ok"] is True
+    assert (by_name[JWT]["ok"], by_name[JWT]["error"]) == (False, "SecretFormatError")
+    assert "signingKey" in by_name[JWT]["error_message"]
+    gone = by_name["goal-mandala-dev-secret-gone"]
+    assert (gone["ok"], gone["error"], gone["latency_ms"]) == (False, "SecretNotFoundError", None)
+    assert (summary["secrets_failed"], summary["deadline_exceeded"]) == (2, False)
+    documents = emf_by_secret(stdout_documents(capsys.readouterr().out)[0])
+    assert documents[API][m.RetrievalFailure] == [0.0]
+    assert documents[JWT][m.RetrievalFailure] == [1.0]
+    assert documents["goal-mandala-dev-secret-gone"][m.RetrievalFailure] == [1.0]
+    assert m.RetrievalLatency not in metric_names(documents["goal-mandala-dev-secret-gone"])
+
+
+def test_a_throttled_secret_fails_alone(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+) -> None:
+    # Given Secrets Manager throttles every read of one secret
+    secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)
+    secretsmanager.create_secret(Name=API, SecretString=API_VALUE)
+    boto3.setup_default_session()  # after mock_aws started: the canary's client inherits it
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register(
+        "before-call.secrets-manager.GetSecretValue", throttle_hook(JWT)
+    )
+    canary_env(SECRET_IDS=f"{JWT},{API}")
+
+    summary = invoke(canary)
+
+    by_name = entries(summary)
+    assert (by_name[JWT]["ok"], by_name[JWT]["error"]) == (False, "SecretThrottledError")
+    assert by_name[API]["ok"] is True
+    assert by_name[JWT]["rotation"]["error"] is None  # DescribeSecret was not throttled
+
+
+def test_a_secret_given_by_arn_reports_under_its_name(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    arn = secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)["ARN"]
+    canary_env(SECRET_IDS=arn)
+
+    summary = invoke(canary)
+
+    assert [entry["secret_name"] for entry in summary["secrets"]] == [JWT]
+    assert set(emf_by_secret(stdout_documents(capsys.readouterr().out)[0])) == {JWT}
+
+
+def test_secrets_are_discovered_by_tag(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+) -> None:
+    tags = [{"Key": "goal-mandala:canary", "Value": "on"}]
+    secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE, Tags=tags)
+    secretsmanager.create_secret(Name=API, SecretString=API_VALUE, Tags=tags)
+    secretsmanager.create_secret(
+        Name="goal-mandala-dev-secret-untagged",
+        SecretString="x",
+        Tags=[{"Key": "goal-mandala:canary", "Value": "off"}],
+    )
+    canary_env(SECRET_IDS="", SECRET_TAG_KEY="goal-mandala:canary", SECRET_TAG_VALUE="on")
+
+    summary = invoke(canary)
+
+    assert sorted(entries(summary)) == sorted([JWT, API])
+    assert summary["discovery"] == {
+        "enabled": True,
+        "found": 2,
+        "error": None,
+        "error_message": None,
+    }
+    assert summary["ok"] is True
+
+
+def test_a_database_secret_never_rotated_for_too_long_is_overdue(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a database secret created now, with rotation never turned on
+    secretsmanager.create_secret(Name=DB, SecretString=DB_VALUE)
+    canary_env(DATABASE_SECRET_ID=DB, SECRET_IDS="", DB_CONNECT_TIMEOUT_S="0.5")
+
+    # When the canary runs 40 days later
+    summary = invoke(canary, now=lambda: datetime.now(UTC) + timedelta(days=40))
+
+    # Then the rotation is overdue, and the days count from the secret's creation
+    rotation = entries(summary)[DB]["rotation"]
+    assert rotation["enabled"] is False
+    assert rotation["overdue"] is True
+    assert rotation["days_since_last_rotation"] == pytest.approx(40, abs=0.01)
+    document = emf_by_secret(stdout_documents(capsys.readouterr().out)[0])[DB]
+    assert document[m.RotationOverdue] == [1.0]
+    assert document[m.DaysSinceLastRotation][0] == pytest.approx(40, abs=0.01)
+
+
+def test_an_invalid_configuration_fails_the_invocation_naming_the_variable(
+    canary: ModuleType, canary_env: Callable[..., None], aws: None
+) -> None:
+    canary_env(SECRET_IDS=JWT, PROBE_TIMEOUT_MS="soon")
+
+    with pytest.raises(CanaryConfigError, match="PROBE_TIMEOUT_MS"):
+        invoke(canary)
