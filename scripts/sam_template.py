@@ -271,7 +271,9 @@ class DeployedTemplate:
             return str(separator).join(str(p) for p in resolved)
         if key == "Fn::Select":
             index, items = arg
-            return self._resolve(items, keep_unknown=strict)[int(self._resolve(index))]
+            return self._resolve(items, keep_unknown=strict)[
+                int(self._resolve(index, keep_unknown=strict))
+            ]
         if key in {"Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or", "Condition"}:
             return self._condition_value({key: arg}, ())
         raise _Unknown(key)  # GetAtt, ImportValue, GetAZs, Cidr...

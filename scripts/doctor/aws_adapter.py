@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    import boto3
+    import boto3  # type: ignore[import-untyped,unused-ignore]
 
 __all__ = ["AccessDenied", "AwsAdapter", "AwsError", "NotFound"]
 
@@ -74,12 +74,12 @@ class AwsAdapter:
             if self._factory is not None:
                 self._clients[service] = self._factory(service)
             else:
-                import boto3
-                from botocore.config import Config
+                import boto3  # type: ignore[import-untyped,unused-ignore]
+                from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
 
                 session = self._session or boto3.session.Session()
                 self._clients[service] = session.client(
-                    service,  # type: ignore[call-overload]
+                    service,
                     region_name=self.region,
                     config=Config(
                         retries={"mode": "standard", "max_attempts": 3},
@@ -199,7 +199,7 @@ class AwsAdapter:
 @contextmanager
 def _translated(operation: str) -> Iterator[None]:
     """Turn botocore's exceptions into :class:`AwsError` (chained, never swallowed)."""
-    from botocore.exceptions import (
+    from botocore.exceptions import (  # type: ignore[import-untyped,unused-ignore]
         BotoCoreError,
         ClientError,
         EndpointConnectionError,

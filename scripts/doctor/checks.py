@@ -20,32 +20,35 @@ if TYPE_CHECKING:
     from scripts.doctor.aws_adapter import AwsAdapter
     from scripts.doctor.expectations import Expectations, NamedResource, SecretExpectation
 
-__all__ = ["ALARM_HINTS", "CheckResult", "Status", "run_checks"]
+__all__ = ["ALARM_HINTS", "CheckResult", "Status", "alarm_hint", "run_checks"]
 
 OPERATIONS = "docs/operations.md"
 TROUBLESHOOTING = "docs/troubleshooting.md"
 OK_STACK_STATES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 ROTATION_GRACE_DAYS = 1
 
-# Alarm hints by a keyword of the alarm's logical id or name (first match wins).
+# Alarm hints by a keyword of the alarm's name (template.yaml's AlarmName), first match
+# wins; each points at the alarm's section of the runbook.
 ALARM_HINTS: tuple[tuple[str, str], ...] = (
-    (
-        "silent",
-        f"the canary stopped reporting: check its schedule and errors ({OPERATIONS}#canary-silent)",
-    ),
-    (
-        "latency",
-        f"secret reads are slow: throttling? cache TTL? ({OPERATIONS}#retrieval-latency)",
-    ),
-    ("retrieval", f"the canary cannot read a secret ({OPERATIONS}#retrieval-failure)"),
-    (
-        "login",
-        f"the database refuses the AWSCURRENT credentials ({OPERATIONS}#database-login-failure)",
-    ),
-    ("overdue", f"a rotation is overdue ({OPERATIONS}#rotation-overdue)"),
-    ("rotation", f"the rotation function fails ({OPERATIONS}#rotation-function-errors)"),
-    ("access", f"unusual access to the secrets ({OPERATIONS}#unusual-access)"),
+    ("canary-silent", "the canary stopped reporting: check its schedule and errors"),
+    ("canary-errors", "the canary function itself fails: read its log group"),
+    ("retrieval-latency", "secret reads are slow: throttling? cache TTL? Secrets Manager?"),
+    ("retrieval-failure", "the canary cannot read a secret: read its log line per secret"),
+    ("login-failure", "the database refuses AWSCURRENT: possible lock-out, act now"),
+    ("rotation-overdue", "a rotation is overdue: is the schedule on, did the last one fail?"),
+    ("rotation-failed", "a rotation failed or rolled back: AWSCURRENT still works"),
+    ("rotation-function-errors", "the rotation function raised: read its log group"),
+    ("access-denied", "someone was refused a secret: find the principal in CloudTrail"),
+    ("unexpected-read", "an unexpected principal read a secret: treat as a possible leak"),
 )
+
+
+def alarm_hint(alarm_name: str) -> str:
+    """The runbook hint for an alarm, by the keyword its name carries."""
+    for keyword, hint in ALARM_HINTS:
+        if keyword in alarm_name:
+            return f"{hint} ({OPERATIONS}#{keyword})"
+    return f"see {OPERATIONS}#alarms"
 
 
 class Status(StrEnum):
@@ -459,14 +462,6 @@ def check_iam(ctx: _Context) -> list[CheckResult]:  # noqa: PLR0912 - one branch
     return rows
 
 
-def alarm_hint(label: str) -> str:
-    lowered = label.lower()
-    for keyword, hint in ALARM_HINTS:
-        if keyword in lowered:
-            return hint
-    return f"see {OPERATIONS}#alarms"
-
-
 def _topic_arns(ctx: _Context) -> list[str]:
     arns = []
     for topic in ctx.expected.topics:
@@ -479,8 +474,7 @@ def _topic_arns(ctx: _Context) -> list[str]:
 
 
 def check_alarms(ctx: _Context) -> list[CheckResult]:
-    expected = {ctx.physical(a): a for a in ctx.expected.alarms}
-    names = sorted(n for n in expected if n)
+    names = sorted({n for n in (ctx.physical(a) for a in ctx.expected.alarms) if n})
     try:
         if names:
             found = {a["AlarmName"]: a for a in ctx.adapter.describe_alarms(names=names)}
@@ -504,8 +498,6 @@ def check_alarms(ctx: _Context) -> list[CheckResult]:
     topics = set(_topic_arns(ctx))
     rows = []
     for name in names or sorted(found):
-        logical = expected.get(name)
-        label_for_hint = f"{logical.logical_id if logical else ''} {name}"
         alarm = found.get(name)
         if alarm is None:
             rows.append(
@@ -535,9 +527,7 @@ def check_alarms(ctx: _Context) -> list[CheckResult]:
                 )
             )
         elif state == "ALARM":
-            rows.append(
-                CheckResult("alarm", name, Status.FAIL, "in ALARM", alarm_hint(label_for_hint))
-            )
+            rows.append(CheckResult("alarm", name, Status.FAIL, "in ALARM", alarm_hint(name)))
         elif state == "INSUFFICIENT_DATA":
             rows.append(
                 CheckResult(

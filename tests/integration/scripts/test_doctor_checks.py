@@ -460,7 +460,7 @@ def test_an_alarm_in_alarm_fails_with_the_runbook_section(healthy: Environment) 
     row = assert_only_failure(rows(healthy), "alarm", name)
     # Then
     assert row.detail == "in ALARM"
-    assert "docs/operations.md#database-login-failure" in row.hint
+    assert "docs/operations.md#login-failure" in row.hint
 
 
 def test_an_alarm_without_data_is_a_warning(healthy: Environment) -> None:
