@@ -1,0 +1,256 @@
+"""Least privilege, per environment: who may touch which secret, and how the key is used."""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+import pytest
+from tests.template.conftest import ACCOUNT, ENVIRONMENTS, REGION, Deployed
+
+SECRET_LOGICAL_IDS = ("DatabaseSecret", "JwtSecret", "ExternalApisSecret")
+CRYPTO_ACTIONS = (
+    "kms:Decrypt",
+    "kms:Encrypt",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:CreateGrant",
+)
+# The only Secrets Manager action AWS offers on no resource: the rotation needs it.
+STAR_ALLOWED = {"secretsmanager:GetRandomPassword"}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def allow_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for s in as_list(document["Statement"]) if s["Effect"] == "Allow"]
+
+
+def grants(statement: dict[str, Any], action: str) -> bool:
+    """True when the statement's Action patterns cover ``action``."""
+    return any(
+        fnmatch.fnmatchcase(action.lower(), pattern.lower())
+        for pattern in as_list(statement["Action"])
+    )
+
+
+def role_documents(deployed: Deployed, role: str) -> list[dict[str, Any]]:
+    return [doc for where, doc in deployed.policies() if where.split("/")[0] == role]
+
+
+def secret_resources(documents: list[dict[str, Any]]) -> set[str]:
+    return {
+        resource
+        for document in documents
+        for statement in allow_statements(document)
+        for resource in as_list(statement["Resource"])
+        if any(str(a).startswith("secretsmanager:") for a in as_list(statement["Action"]))
+        and resource != "*"
+    }
+
+
+def test_no_secrets_manager_or_kms_action_is_granted_on_every_resource(
+    deployed: Deployed,
+) -> None:
+    # Given every identity policy the environment creates
+    offending = []
+    for where, document in deployed.policies():
+        for statement in allow_statements(document):
+            # When a statement applies to Resource "*"
+            if "*" not in as_list(statement["Resource"]):
+                continue
+            for action in as_list(statement["Action"]):
+                if action.split(":")[0] in ("secretsmanager", "kms") and action not in STAR_ALLOWED:
+                    offending.append((where, action))
+
+    # Then it grants no Secrets Manager or KMS action, GetRandomPassword aside
+    assert offending == []
+
+
+def test_the_policies_do_grant_get_random_password_only_to_the_rotation_function(
+    deployed: Deployed,
+) -> None:
+    holders = {
+        where.split("/")[0]
+        for where, document in deployed.policies()
+        for statement in allow_statements(document)
+        if grants(statement, "secretsmanager:GetRandomPassword")
+    }
+
+    assert holders == {"RotationFunctionRole"}
+
+
+CROSS_ENVIRONMENT = [(own, other) for own in ENVIRONMENTS for other in ENVIRONMENTS if own != other]
+
+
+@pytest.mark.parametrize(("own", "other"), CROSS_ENVIRONMENT)
+def test_no_policy_names_another_environments_secrets(
+    deployed_by_env: dict[str, Deployed], own: str, other: str
+) -> None:
+    # Given every ARN any identity policy of one environment names
+    deployed = deployed_by_env[own]
+    named = {
+        str(resource)
+        for _, document in deployed.policies()
+        for statement in allow_statements(document)
+        for resource in as_list(statement["Resource"])
+    }
+
+    # Then none is a resource of the other environment
+    assert not [arn for arn in named if f"-{other}-" in arn]
+    # and every secret ARN is one of this environment's own secrets
+    own_secrets = {deployed.secret_arn(s) for s in SECRET_LOGICAL_IDS}
+    assert {arn for arn in named if ":secretsmanager:" in arn} <= own_secrets
+    assert not own_secrets & {deployed_by_env[other].secret_arn(s) for s in SECRET_LOGICAL_IDS}
+
+
+def test_the_app_policy_reads_exactly_this_environments_three_secrets(
+    deployed: Deployed,
+) -> None:
+    documents = [deployed.props("AppSecretsReadPolicy")["PolicyDocument"]]
+
+    resources = secret_resources(documents)
+    actions = {
+        action
+        for statement in allow_statements(documents[0])
+        for action in as_list(statement["Action"])
+        if action.startswith("secretsmanager:")
+    }
+
+    assert resources == {deployed.secret_arn(s) for s in SECRET_LOGICAL_IDS}
+    assert all("*" not in arn for arn in resources), "secrets must be named by exact ARN"
+    assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+
+
+def test_the_app_role_gets_the_read_policy_and_lambda_trust(deployed: Deployed) -> None:
+    role = deployed.props("AppFunctionRole")
+
+    assert deployed.resolver.resolve({"Ref": "AppSecretsReadPolicy"}) in role["ManagedPolicyArns"]
+    trust = role["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT
+
+
+def test_the_rotation_function_touches_only_the_secrets_it_rotates(deployed: Deployed) -> None:
+    documents = role_documents(deployed, "RotationFunctionRole")
+
+    writers = {
+        str(resource)
+        for document in documents
+        for statement in allow_statements(document)
+        if grants(statement, "secretsmanager:PutSecretValue")
+        or grants(statement, "secretsmanager:UpdateSecretVersionStage")
+        for resource in as_list(statement["Resource"])
+    }
+
+    rotated = {deployed.secret_arn("DatabaseSecret"), deployed.secret_arn("JwtSecret")}
+    assert writers == rotated
+    assert secret_resources(documents) == rotated
+
+
+def test_the_rotation_function_may_read_the_master_secret_only_when_one_is_given() -> None:
+    from tests.template.conftest import deploy
+
+    master = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:aurora-admin-XyZ123"
+    without = deploy("stg")
+    with_master = deploy(
+        "stg", DatabaseRotationStrategy="alternating-users", MasterSecretArn=master
+    )
+
+    assert master not in secret_resources(role_documents(without, "RotationFunctionRole"))
+    readable = secret_resources(role_documents(with_master, "RotationFunctionRole"))
+    assert master in readable
+    template = with_master.props("DatabaseSecret")["GenerateSecretString"]
+    assert f'"masterarn":"{master}"' in template["SecretStringTemplate"]
+
+
+def test_the_canary_reads_and_describes_but_never_writes(deployed: Deployed) -> None:
+    documents = role_documents(deployed, "HealthCheckFunctionRole")
+
+    actions = {
+        action
+        for document in documents
+        for statement in allow_statements(document)
+        for action in as_list(statement["Action"])
+        if action.startswith("secretsmanager:")
+    }
+
+    assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+    assert secret_resources(documents) == {deployed.secret_arn(s) for s in SECRET_LOGICAL_IDS}
+
+
+def test_every_kms_grant_in_an_identity_policy_goes_through_secrets_manager(
+    deployed: Deployed,
+) -> None:
+    via = f"secretsmanager.{REGION}.amazonaws.com"
+    for where, document in deployed.policies():
+        for statement in allow_statements(document):
+            if any(str(a).startswith("kms:") for a in as_list(statement["Action"])):
+                assert statement["Resource"] == deployed.arn("SecretsKey"), where
+                assert statement["Condition"]["StringEquals"]["kms:ViaService"] == via, where
+
+
+def test_the_secrets_key_policy_allows_no_cryptography_outside_secrets_manager(
+    deployed: Deployed,
+) -> None:
+    key = deployed.props("SecretsKey")
+    via = f"secretsmanager.{REGION}.amazonaws.com"
+
+    for statement in allow_statements(key["KeyPolicy"]):
+        crypto = [a for a in CRYPTO_ACTIONS if grants(statement, a)]
+        if not crypto:
+            continue
+        # Every statement that grants decrypt/encrypt/grant is bound to Secrets Manager
+        condition = statement.get("Condition", {}).get("StringEquals", {})
+        assert condition.get("kms:ViaService") == via, statement.get("Sid")
+        assert condition.get("kms:CallerAccount") == ACCOUNT, statement.get("Sid")
+        assert "kms:CreateGrant" not in crypto, statement.get("Sid")
+        assert statement["Principal"] != "*", statement.get("Sid")
+
+
+def test_the_secrets_key_rotates_and_has_the_documented_alias(deployed: Deployed) -> None:
+    env = deployed.environment
+
+    assert deployed.props("SecretsKey")["EnableKeyRotation"] is True
+    assert deployed.props("SecretsKeyAlias")["AliasName"] == f"alias/goal-mandala-{env}-secrets-key"
+    assert deployed.resources["SecretsKey"]["Raw"]["DeletionPolicy"] == "Retain"
+
+
+def test_secrets_manager_may_invoke_the_rotation_function_only_for_this_account(
+    deployed: Deployed,
+) -> None:
+    permission = deployed.props("RotationInvokePermission")
+
+    assert permission["Principal"] == "secretsmanager.amazonaws.com"
+    assert permission["Action"] == "lambda:InvokeFunction"
+    assert permission["SourceAccount"] == ACCOUNT
+    assert permission["FunctionName"] == deployed.arn("RotationFunction")
+
+
+def test_every_role_trusts_one_service_of_this_account(deployed: Deployed) -> None:
+    for name, role in deployed.of_type("AWS::IAM::Role").items():
+        for statement in role["AssumeRolePolicyDocument"]["Statement"]:
+            assert set(statement["Principal"]) == {"Service"}, name
+            assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT, name
+
+
+def test_each_function_writes_only_its_own_log_group(deployed: Deployed) -> None:
+    for role, group in (
+        ("RotationFunctionRole", "RotationLogGroup"),
+        ("HealthCheckFunctionRole", "HealthCheckLogGroup"),
+    ):
+        name = deployed.props(group)["LogGroupName"]
+        log_resources = {
+            str(resource)
+            for document in role_documents(deployed, role)
+            for statement in allow_statements(document)
+            if grants(statement, "logs:PutLogEvents")
+            for resource in as_list(statement["Resource"])
+        }
+        assert log_resources == {
+            f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:log-stream:*"
+        }, role
