@@ -4,8 +4,9 @@ Parses the rotation event, runs one step of the rotation protocol (``steps.py``)
 the Secrets Manager adapter (``secrets_store.py``) and the database adapter
 (``mysql.py``), and maps the outcome to logs and metrics (``rotation_metrics.py``):
 ``RotationStepDuration`` every invocation, ``RotationSucceeded`` when finishSecret moves
-AWSCURRENT, ``RotationFailed`` on any error, ``RotationRolledBack`` when testSecret rolled
-back. Errors are raised (Secrets Manager records the failure and retries), not logged.
+AWSCURRENT, ``RotationFailed`` on any error, ``RotationRolledBack`` when the rotation was
+rolled back (testSecret failed, or finishSecret was refused). Errors are raised (Secrets
+Manager records the failure and retries), not logged.
 
 The configuration, the boto3 client and the TLS context are made on the first
 invocation and kept for the life of the container; nothing happens at import time.
@@ -24,7 +25,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 import rotation_metrics
 from mysql import MySQLDatabase
 from rotation_config import RotationConfig
-from rotation_errors import RotationTestFailedError
+from rotation_errors import RotationAbortedError
 from rotation_event import parse_event
 from secrets_store import SecretsManagerStore
 from steps import run_step
@@ -121,7 +122,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> None:
             )
     except Exception as exc:
         metrics.add_metric(name=rotation_metrics.RotationFailed, unit=MetricUnit.Count, value=1)
-        if isinstance(exc, RotationTestFailedError) and exc.rolled_back:
+        if isinstance(exc, RotationAbortedError) and exc.rolled_back:
             metrics.add_metric(
                 name=rotation_metrics.RotationRolledBack, unit=MetricUnit.Count, value=1
             )

@@ -9,8 +9,10 @@
     │                               token unknown or not AWSPENDING, a version missing, ...)
     ├── RotationSecretsManagerError Secrets Manager refused a request (invalid request/parameter)
     ├── RotationDatabaseError       an SQL statement of the rotation failed after a good login
-    └── RotationTestFailedError     testSecret proved the pending credentials unusable;
-                                    ``rolled_back`` says whether the rollback completed
+    └── RotationAbortedError        the rotation was stopped; ``rolled_back`` says whether the
+        │                           database and the AWSPENDING label were restored
+        ├── RotationTestFailedError     testSecret proved the pending credentials unusable
+        └── RotationFinishFailedError   Secrets Manager refused to move AWSCURRENT
 
 Logins, Secrets Manager availability and secret formats keep the layer's errors
 (:mod:`secret_service.errors`): ``DatabaseAuthError``, ``DatabaseUnreachableError``,
@@ -26,10 +28,12 @@ password): those are raised ``from None`` with the error code in the message.
 from __future__ import annotations
 
 __all__ = [
+    "RotationAbortedError",
     "RotationConfigError",
     "RotationDatabaseError",
     "RotationError",
     "RotationEventError",
+    "RotationFinishFailedError",
     "RotationSecretsManagerError",
     "RotationStateError",
     "RotationTestFailedError",
@@ -88,9 +92,17 @@ class RotationDatabaseError(RotationError):
         self.account = account
 
 
-class RotationTestFailedError(RotationError):
-    """testSecret failed; the database and labels were rolled back when ``rolled_back``."""
+class RotationAbortedError(RotationError):
+    """The rotation stopped; the database and labels were rolled back when ``rolled_back``."""
 
     def __init__(self, message: str, *, secret_id: str | None = None, rolled_back: bool) -> None:
         super().__init__(message, secret_id=secret_id)
         self.rolled_back = rolled_back
+
+
+class RotationTestFailedError(RotationAbortedError):
+    """testSecret proved the pending credentials unusable."""
+
+
+class RotationFinishFailedError(RotationAbortedError):
+    """Secrets Manager refused to move AWSCURRENT (not a transient error)."""

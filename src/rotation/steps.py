@@ -10,7 +10,12 @@ safe to run again after a crash at any point:
 * setSecret    - if the pending login already works, nothing; else change the password.
 * testSecret   - log in with the pending value and prove it can work; on a definite
                  failure, roll back (database and AWSPENDING label) and raise.
-* finishSecret - move AWSCURRENT to the token (AWSPREVIOUS follows), then drop AWSPENDING.
+* finishSecret - prove the database holds the pending password, move AWSCURRENT to the
+                 token (AWSPREVIOUS follows), then drop AWSPENDING. If Secrets Manager
+                 refuses the move for good (access denied, invalid request), roll back.
+
+Invariant: the database password is always the one AWSCURRENT or AWSPENDING holds, and
+AWSCURRENT never moves to a password the database does not accept.
 
 What differs per strategy (single-user, alternating-users, random-key) is a small
 :class:`StrategyOps` object; the protocol above is written once.
@@ -22,7 +27,12 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
-from rotation_errors import RotationStateError, RotationTestFailedError
+from rotation_errors import (
+    RotationFinishFailedError,
+    RotationSecretsManagerError,
+    RotationStateError,
+    RotationTestFailedError,
+)
 from rotation_model import (
     AWSCURRENT,
     AWSPENDING,
@@ -38,6 +48,8 @@ from secret_service.errors import (
     DatabaseAuthError,
     DatabaseTlsError,
     DatabaseUnreachableError,
+    SecretAccessDeniedError,
+    SecretDecryptionError,
     SecretFormatError,
 )
 from secret_service.models import DatabaseCredentials, JwtConfig, parse_secret_json
@@ -223,6 +235,16 @@ def _failed(ctx: RotationContext, reason: str) -> RotationTestFailedError:
     )
 
 
+def _require_login(ctx: RotationContext, pending: DatabaseCredentials) -> None:
+    if not ctx.db.can_log_in(pending):
+        raise RotationStateError(
+            f"secret {ctx.metadata.name}: the database does not accept the AWSPENDING password "
+            f"of {pending.username!r}; AWSCURRENT was not moved. Run setSecret again (or let "
+            "Secrets Manager retry the rotation)",
+            secret_id=ctx.arn,
+        )
+
+
 # -- strategies -----------------------------------------------------------------------
 
 
@@ -230,6 +252,8 @@ class StrategyOps(Protocol):
     def new_pending(self, ctx: RotationContext, current: str) -> str: ...
 
     def set(self, ctx: RotationContext) -> str: ...
+
+    def ready_to_finish(self, ctx: RotationContext) -> None: ...
 
     def test(self, ctx: RotationContext) -> None: ...
 
@@ -300,6 +324,10 @@ class _SingleUser:
             "secret (PutSecretValue as AWSCURRENT), then rotate again",
             secret_id=ctx.arn,
         )
+
+    def ready_to_finish(self, ctx: RotationContext) -> None:
+        pending, _current = self._pending_and_current(ctx)
+        _require_login(ctx, pending)
 
     def test(self, ctx: RotationContext) -> None:
         pending, _current = self._pending_and_current(ctx)
@@ -376,6 +404,10 @@ class _AlternatingUsers:
                   host=pending.host)  # fmt: skip
         return "user-synchronised"
 
+    def ready_to_finish(self, ctx: RotationContext) -> None:
+        pending, _current, _master = self._loaded(ctx)
+        _require_login(ctx, pending)
+
     def test(self, ctx: RotationContext) -> None:
         pending, current, _master = self._loaded(ctx)
         got = ctx.db.profile(pending)
@@ -418,6 +450,9 @@ class _RandomKey:
 
     def set(self, ctx: RotationContext) -> str:
         return "nothing-to-set"
+
+    def ready_to_finish(self, ctx: RotationContext) -> None:
+        JwtConfig.from_secret_string(ctx.require_pending_string(), secret_id=ctx.arn)
 
     def test(self, ctx: RotationContext) -> None:
         pending = JwtConfig.from_secret_string(ctx.require_pending_string(), secret_id=ctx.arn)
@@ -473,9 +508,7 @@ def test_secret(ctx: RotationContext) -> str:
         failure = exc
     else:
         return "tested"
-    ops.rollback(ctx)
-    ctx.store.move_stage(ctx.arn, stage=AWSPENDING, to_version_id=None, from_version_id=ctx.token)
-    ctx.event("rotation rolled back", version_id=ctx.token, cause=type(failure).__name__)
+    _roll_back(ctx, failure)
     raise RotationTestFailedError(
         f"testSecret failed for {ctx.metadata.name} ({type(failure).__name__}: {failure}); "
         "rolled back: AWSCURRENT is unchanged and logs in, AWSPENDING was removed",
@@ -484,11 +517,30 @@ def test_secret(ctx: RotationContext) -> str:
     ) from failure
 
 
+def _roll_back(ctx: RotationContext, failure: Exception) -> None:
+    STRATEGIES[ctx.strategy].rollback(ctx)
+    ctx.store.move_stage(ctx.arn, stage=AWSPENDING, to_version_id=None, from_version_id=ctx.token)
+    ctx.event("rotation rolled back", version_id=ctx.token, cause=type(failure).__name__)
+
+
 def finish_secret(ctx: RotationContext) -> str:
+    STRATEGIES[ctx.strategy].ready_to_finish(ctx)
     current_version = ctx.metadata.version_with(AWSCURRENT)
-    ctx.store.move_stage(
-        ctx.arn, stage=AWSCURRENT, to_version_id=ctx.token, from_version_id=current_version
-    )
+    try:
+        ctx.store.move_stage(
+            ctx.arn, stage=AWSCURRENT, to_version_id=ctx.token, from_version_id=current_version
+        )
+    except (SecretAccessDeniedError, SecretDecryptionError, RotationSecretsManagerError) as exc:
+        # Not transient: a retry will be refused too, and the database already holds the
+        # pending password that AWSCURRENT does not. Put the database back.
+        _roll_back(ctx, exc)
+        raise RotationFinishFailedError(
+            f"finishSecret for {ctx.metadata.name}: Secrets Manager refused to move AWSCURRENT "
+            f"({type(exc).__name__}); rolled back: AWSCURRENT is unchanged and logs in, "
+            "AWSPENDING was removed. Check the function role may UpdateSecretVersionStage",
+            secret_id=ctx.arn,
+            rolled_back=True,
+        ) from exc
     ctx.event("AWSCURRENT moved", version_id=ctx.token, previous_version_id=current_version)
     ctx.store.move_stage(ctx.arn, stage=AWSPENDING, to_version_id=None, from_version_id=ctx.token)
     return "finished"

@@ -1,0 +1,383 @@
+"""Crashes, an unreachable database, and rollbacks: the application is never locked out.
+
+Crashes are injected after a Secrets Manager call has taken effect (a botocore
+``after-call`` hook on the function's own client) and after the SQL password change (a
+wrapper around the database adapter) - never by mocking PyMySQL. Then the step is
+delivered again, as Secrets Manager retries, and the rotation carries on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from harness.mariadb import free_port
+from harness.rotation import ROTATION_STEPS, staging_labels
+from rotation_errors import RotationFinishFailedError, RotationTestFailedError
+from secret_service.errors import DatabaseUnreachableError
+from tests.integration.rotation.conftest import logs_in, secret_doc, stage_logs_in, start
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from types import ModuleType
+
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from tests.integration.rotation.conftest import SecretUnderTest
+
+    from harness.mariadb import MariaDBServer
+    from secret_service.models import DatabaseCredentials
+
+pytestmark = pytest.mark.mariadb
+
+
+class InjectedCrash(Exception):
+    """The function 'died' right after the call before it took effect."""
+
+
+def crash_after_call(app: ModuleType, operation: str, nth: int) -> Callable[[], None]:
+    """Raise after the nth ``operation`` response; returns the function that disarms it."""
+    client = app.runtime().store.client
+    calls = {"n": 0}
+    event_name = f"after-call.secrets-manager.{operation}"
+
+    def _crash(**_: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == nth:
+            raise InjectedCrash(f"{operation} #{nth}")
+
+    client.meta.events.register(event_name, _crash)
+    return lambda: client.meta.events.unregister(event_name, _crash)
+
+
+class CrashAfterPasswordChange:
+    """The real adapter, but the process 'dies' right after the password change committed."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.armed = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def _after(self) -> None:
+        if self.armed:
+            self.armed = False
+            raise InjectedCrash("after the SQL password change")
+
+    def change_own_password(self, creds: DatabaseCredentials, *, new_password: str) -> Any:
+        account = self._inner.change_own_password(creds, new_password=new_password)
+        self._after()
+        return account
+
+    def sync_clone(self, admin: DatabaseCredentials, **kwargs: Any) -> None:
+        self._inner.sync_clone(admin, **kwargs)
+        self._after()
+
+
+# Every Secrets Manager call of a single-user rotation, by step (nth call of that name).
+SM_CALLS = [
+    ("createSecret", "DescribeSecret", 1),
+    ("createSecret", "GetSecretValue", 1),  # AWSCURRENT
+    ("createSecret", "GetSecretValue", 2),  # AWSPENDING (not found yet)
+    ("createSecret", "GetRandomPassword", 1),
+    ("createSecret", "PutSecretValue", 1),
+    ("setSecret", "DescribeSecret", 1),
+    ("setSecret", "GetSecretValue", 1),
+    ("setSecret", "GetSecretValue", 2),
+    ("testSecret", "DescribeSecret", 1),
+    ("testSecret", "GetSecretValue", 2),
+    ("finishSecret", "DescribeSecret", 1),
+    ("finishSecret", "GetSecretValue", 2),
+    ("finishSecret", "UpdateSecretVersionStage", 1),  # AWSCURRENT moved
+    ("finishSecret", "UpdateSecretVersionStage", 2),  # AWSPENDING removed
+]
+
+
+def _app_can_log_in(
+    mariadb: MariaDBServer, client: SecretsManagerClient, arn: str, *, window: bool
+) -> bool:
+    """AWSCURRENT logs in; in single-user's set->finish window, AWSPENDING does instead."""
+    if stage_logs_in(mariadb, client, arn, "AWSCURRENT"):
+        return True
+    return window and stage_logs_in(mariadb, client, arn, "AWSPENDING")
+
+
+@pytest.mark.parametrize(("crash_step", "operation", "nth"), SM_CALLS)
+def test_a_crash_after_any_secrets_manager_call_recovers_on_retry(
+    crash_step: str,
+    operation: str,
+    nth: int,
+    rotation_app: ModuleType,
+    invoke: Callable[[dict[str, Any]], None],
+    secretsmanager: SecretsManagerClient,
+    db_secret: SecretUnderTest,
+    mariadb: MariaDBServer,
+) -> None:
+    token, event = start(secretsmanager, db_secret.arn)
+    in_window = False
+    for step in ROTATION_STEPS:
+        if step == crash_step:
+            disarm = crash_after_call(rotation_app, operation, nth)
+            try:
+                with pytest.raises(InjectedCrash):
+                    invoke(event(step))
+            finally:
+                disarm()
+            assert _app_can_log_in(mariadb, secretsmanager, db_secret.arn, window=in_window)
+        invoke(event(step))  # Secrets Manager's retry (or the normal delivery)
+        in_window = step in ("setSecret", "testSecret")
+        assert _app_can_log_in(mariadb, secretsmanager, db_secret.arn, window=in_window)
+
+    assert staging_labels(secretsmanager, db_secret.arn)[token][0] == "AWSCURRENT"
+    assert stage_logs_in(mariadb, secretsmanager, db_secret.arn, "AWSCURRENT")
+    assert not logs_in(mariadb, db_secret.username, db_secret.password)
+
+
+def test_a_crash_right_after_the_password_change_recovers_on_retry(
+    rotation_app: ModuleType,
+    invoke: Callable[[dict[str, Any]], None],
+    secretsmanager: SecretsManagerClient,
+    db_secret: SecretUnderTest,
+    mariadb: MariaDBServer,
+) -> None:
+    # Given the function dies right after ALTER/SET PASSWORD committed
+    rt = rotation_app.runtime()
+    rotation_app.install_runtime(dataclasses.replace(rt, db=CrashAfterPasswordChange(rt.db)))
+    token, event = start(secretsmanager, db_secret.arn)
+    invoke(event("createSecret"))
+    with pytest.raises(InjectedCrash):
+        invoke(event("setSecret"))
+
+    # Then the database holds AWSPENDING's password (no stage-less password)
+    assert stage_logs_in(mariadb, secretsmanager, db_secret.arn, "AWSPENDING")
+
+    # When Secrets Manager retries setSecret and carries on
+    for step in ("setSecret", "testSecret", "finishSecret"):
+        invoke(event(step))
+
+    # Then the rotation completed and AWSCURRENT logs in
+    assert staging_labels(secretsmanager, db_secret.arn)[token] == ["AWSCURRENT"]
+    assert stage_logs_in(mariadb, secretsmanager, db_secret.arn, "AWSCURRENT")
+
+
+def test_alternating_users_a_crash_after_the_clone_sync_keeps_awscurrent_working(
+    rotation_app: ModuleType,
+    invoke: Callable[[dict[str, Any]], None],
+    secretsmanager: SecretsManagerClient,
+    make_db_secret: Callable[..., SecretUnderTest],
+    master_secret: str,
+    mariadb: MariaDBServer,
+) -> None:
+    secret = make_db_secret(extra={"masterarn": master_secret, "rotationStrategy": "alternating-users"})
+    rt = rotation_app.runtime()
+    rotation_app.install_runtime(dataclasses.replace(rt, db=CrashAfterPasswordChange(rt.db)))
+    token, event = start(secretsmanager, secret.arn)
+    invoke(event("createSecret"))
+    with pytest.raises(InjectedCrash):
+        invoke(event("setSecret"))
+    assert stage_logs_in(mariadb, secretsmanager, secret.arn, "AWSCURRENT")
+
+    for step in ("setSecret", "testSecret", "finishSecret"):
+        invoke(event(step))
+        assert stage_logs_in(mariadb, secretsmanager, secret.arn, "AWSCURRENT")
+
+    assert staging_labels(secretsmanager, secret.arn)[token] == ["AWSCURRENT"]
+
+
+# -- database unreachable ---------------------------------------------------------------
+
+
+@pytest.fixture
+def paused(mariadb: MariaDBServer) -> Iterator[Callable[[], None]]:
+    """Freeze the server on demand; always thawed at the end."""
+    yield mariadb.pause
+    mariadb.resume()
+
+
+@pytest.mark.parametrize("step", ["createSecret", "finishSecret"])
+def test_steps_without_sql_do_not_need_the_database_while_it_hangs(
+    step: str,
+    invoke: Callable[[dict[str, Any]], None],
+    secretsmanager: SecretsManagerClient,
+    db_secret: SecretUnderTest,
+    mariadb: MariaDBServer,
+    paused: Callable[[], None],
+) -> None:
+    token, event = start(secretsmanager, db_secret.arn)
+    steps = ROTATION_STEPS[: ROTATION_STEPS.index(step)]
+    for earlier in steps:
+        invoke(event(earlier))
+
+    if step == "createSecret":
+        paused()
+        invoke(event(step))
+        mariadb.resume()
+        assert secret_doc(secretsmanager, db_secret.arn, "AWSPENDING")["password"]
+    else:
+        # finishSecret proves the database holds the pending password before moving
+        # AWSCURRENT: with the server frozen it refuses, and AWSCURRENT stays put.
+        paused()
+        with pytest.raises(DatabaseUnreachableError):
+            invoke(event(step))
+        mariadb.resume()
+        assert staging_labels(secretsmanager, db_secret.arn)[token] == ["AWSPENDING"]
+        invoke(event(step))
+        assert stage_logs_in(mariadb, secretsmanager, db_secret.arn, "AWSCURRENT")
+
+
+@pytest.mark.parametrize("step", ["setSecret", "testSecret"])
+def test_a_hanging_database_fails_the_step_changes_nothing_and_the_retry_completes(
+    step: str,
+    invoke: Callable[[dict[str, Any]], None],
+    secretsmanager: SecretsManagerClient,
+    db_secret: SecretUnderTest,
+    mariadb: MariaDBServer,
+    paused: Callable[[], None],
+) -> None:
+    token, event = start(secretsmanager, db_secret.arn)
+    for earlier in ROTATION_STEPS[: ROTATION_STEPS.index(step)]:
+        invoke(event(earlier))
+    labels_before = staging_labels(secretsmanager, db_secret.arn)
+
+    paused()
+    with pytest.raises(DatabaseUnreachableError) as caught:
+        invoke(event(step))
+    mariadb.resume()
+
+    assert "VPC" in str(caught.value) or "security group" in str(caught.value)
+    assert staging_labels(secretsmanager, db_secret.arn) == labels_before  # no rollback
+    for rest in ROTATION_STEPS[ROTATION_STEPS.index(step) :]:
+        invoke(event(rest))
+    assert staging_labels(secretsmanager, db_secret.arn)[token] == ["AWSCURRENT"]
+    assert stage_logs_in(mariadb, secretsmanager, db_secret.arn, "AWSCURRENT")
+
+
+def test_a_closed_port_is_reported_as_unreachable_not_as_a_bad_password(
+    invoke: Callable[[dict[str, Any]], None],
+    secretsmanager: SecretsManagerClient,
+    make_db_secret: Callable[..., SecretUnderTest],
+    mariadb: MariaDBServer,
+) -> None:
+    secret = make_db_secret(extra={"port": free_port()})
+    _token, event = start(secretsmanager, secret.arn)
+    invoke(event("createSecret"))
+
+    with pytest.raises(DatabaseUnreachableError) as caught:
+        invoke(event("setSecret"))
+
+    assert "security group" in str(caught.value)
+    assert logs_in(mariadb, secret.username, secret.password)
+
+
+# -- rollback ---------------------------------------------------------------------------
+
+
+def test_test_secret_failing_rolls_the_password_and_the_label_back(
+    invoke: Callable[[dict[str, Any]], None],
+    secretsmanager: SecretsManagerClient,
+    db_secret: SecretUnderTest,
+    mariadb: MariaDBServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given setSecret changed the password, then the user lost its database privileges
+    token, event = start(secretsmanager, db_secret.arn)
+    invoke(event("createSecret"))
+    invoke(event("setSecret"))
+    pending = secret_doc(secretsmanager, db_secret.arn, "AWSPENDING")
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute(f"REVOKE ALL PRIVILEGES ON `{db_secret.database}`.* FROM %s@'%%'",
+                    (db_secret.username,))  # fmt: skip
+    capsys.readouterr()
+
+    # When testSecret runs
+    with pytest.raises(RotationTestFailedError) as caught:
+        invoke(event("testSecret"))
+
+    # Then the database is back on AWSCURRENT's password, AWSPENDING is gone
+    assert caught.value.rolled_back
+    assert stage_logs_in(mariadb, secretsmanager, db_secret.arn, "AWSCURRENT")
+    assert not logs_in(mariadb, pending["username"], pending["password"])
+    labels = staging_labels(secretsmanager, db_secret.arn)
+    assert token not in labels
+    assert "AWSPENDING" not in {stage for stages in labels.values() for stage in stages}
+    out = capsys.readouterr().out
+    assert '"RotationRolledBack":[1.0]' in out
+    assert '"RotationFailed":[1.0]' in out
+    assert '"message":"rotation rolled back"' in out
+    # And Secrets Manager's retry is refused: the token is no longer AWSPENDING
+    with pytest.raises(Exception, match="not AWSPENDING"):
+        invoke(event("testSecret"))
+
+
+def test_alternating_users_test_failure_restores_the_previous_password(
+    invoke: Callable[[dict[str, Any]], None],
+    secretsmanager: SecretsManagerClient,
+    make_db_secret: Callable[..., SecretUnderTest],
+    master_secret: str,
+    mariadb: MariaDBServer,
+) -> None:
+    # Given a first rotation (app -> app_clone), and a second one whose setSecret ran
+    secret = make_db_secret(extra={"masterarn": master_secret, "rotationStrategy": "alternating-users"})
+    from harness.rotation import rotate
+
+    rotate(invoke, secretsmanager, secret.arn)
+    _token, event = start(secretsmanager, secret.arn)
+    invoke(event("createSecret"))
+    invoke(event("setSecret"))
+    # ... after which app_clone (AWSCURRENT's user) gains a privilege app lacks
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("GRANT PROCESS ON *.* TO %s@'%%'", (secret.username + "_clone",))
+
+    with pytest.raises(RotationTestFailedError) as caught:
+        invoke(event("testSecret"))
+
+    assert caught.value.rolled_back
+    assert "grants" in str(caught.value)
+    assert stage_logs_in(mariadb, secretsmanager, secret.arn, "AWSCURRENT")
+    assert stage_logs_in(mariadb, secretsmanager, secret.arn, "AWSPREVIOUS")
+    assert logs_in(mariadb, secret.username, secret.password)
+
+
+def _deny_first(app: ModuleType, operation: str) -> None:
+    client = app.runtime().store.client
+    event_name = f"before-call.secrets-manager.{operation}"
+
+    class _Http:
+        status_code = 400
+        headers: dict[str, str] = {}  # noqa: RUF012
+        content = b""
+
+    def _deny(**_: Any) -> tuple[Any, dict[str, Any]]:
+        client.meta.events.unregister(event_name, _deny)
+        return _Http(), {
+            "Error": {"Code": "AccessDeniedException", "Message": "not allowed"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+
+    client.meta.events.register(event_name, _deny)
+
+
+def test_finish_refused_for_good_rolls_back_so_awscurrent_logs_in(
+    rotation_app: ModuleType,
+    invoke: Callable[[dict[str, Any]], None],
+    secretsmanager: SecretsManagerClient,
+    db_secret: SecretUnderTest,
+    mariadb: MariaDBServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    token, event = start(secretsmanager, db_secret.arn)
+    for step in ("createSecret", "setSecret", "testSecret"):
+        invoke(event(step))
+    _deny_first(rotation_app, "UpdateSecretVersionStage")
+    capsys.readouterr()
+
+    with pytest.raises(RotationFinishFailedError) as caught:
+        invoke(event("finishSecret"))
+
+    assert caught.value.rolled_back
+    assert "UpdateSecretVersionStage" in str(caught.value)
+    assert stage_logs_in(mariadb, secretsmanager, db_secret.arn, "AWSCURRENT")
+    assert token not in staging_labels(secretsmanager, db_secret.arn)
+    assert '"RotationRolledBack":[1.0]' in capsys.readouterr().out
