@@ -62,6 +62,7 @@ class Blackhole:
         self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._server.bind(("127.0.0.1", 0))
         self._server.listen(64)
+        self._server.settimeout(0.05)  # so the accept loop notices stop()
         self.port = int(self._server.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self._accepted: list[socket.socket] = []
@@ -79,8 +80,8 @@ class Blackhole:
         tb: TracebackType | None,
     ) -> None:
         self._stopped.set()
-        self._server.close()
         self._thread.join(5)
+        self._server.close()
         for conn in self._accepted:
             conn.close()
 
@@ -92,6 +93,8 @@ class Blackhole:
         while not self._stopped.is_set():
             try:
                 conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
             self._accepted.append(conn)
