@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pymysql
 import pytest
+from tests.conftest import unique_name
 
 from harness.lambda_runtime import FakeLambdaContext, load_handler
 from harness.rotation import begin_rotation, rotation_event
-from tests.conftest import unique_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
     from harness.mariadb import MariaDBServer
-
 
 
 @pytest.fixture
@@ -63,6 +62,9 @@ def invoke(
     return _invoke
 
 
+INITIAL_PASSWORD = "app-Passw0rd!initial"
+
+
 @dataclass(frozen=True)
 class SecretUnderTest:
     arn: str
@@ -72,7 +74,9 @@ class SecretUnderTest:
     database: str
 
 
-def db_document(mariadb: MariaDBServer, username: str, password: str, database: str) -> dict[str, Any]:
+def db_document(
+    mariadb: MariaDBServer, username: str, password: str, database: str
+) -> dict[str, Any]:
     return {
         "engine": "mysql",
         "host": mariadb.host,
@@ -96,7 +100,7 @@ def make_db_secret(
     def _make(
         *,
         username: str | None = None,
-        password: str = "app-Passw0rd!initial",
+        password: str = INITIAL_PASSWORD,
         extra: dict[str, Any] | None = None,
         create_user: bool = True,
     ) -> SecretUnderTest:
@@ -136,7 +140,9 @@ def master_secret(mariadb: MariaDBServer, secretsmanager: SecretsManagerClient) 
     return secretsmanager.create_secret(Name=name, SecretString=json.dumps(doc))["ARN"]
 
 
-def secret_doc(client: SecretsManagerClient, secret_id: str, stage: str = "AWSCURRENT") -> dict[str, Any]:
+def secret_doc(
+    client: SecretsManagerClient, secret_id: str, stage: str = "AWSCURRENT"
+) -> dict[str, Any]:
     value = client.get_secret_value(SecretId=secret_id, VersionStage=stage)["SecretString"]
     document: dict[str, Any] = json.loads(value)
     return document
@@ -154,12 +160,55 @@ def logs_in(mariadb: MariaDBServer, username: str, password: str) -> bool:
     return True
 
 
-def stage_logs_in(mariadb: MariaDBServer, client: SecretsManagerClient, arn: str, stage: str) -> bool:
+def stage_logs_in(
+    mariadb: MariaDBServer, client: SecretsManagerClient, arn: str, stage: str
+) -> bool:
     doc = secret_doc(client, arn, stage)
     return logs_in(mariadb, doc["username"], doc["password"])
 
 
-def start(client: SecretsManagerClient, arn: str, **kwargs: Any) -> tuple[str, Callable[[str], dict[str, str]]]:
+def start(
+    client: SecretsManagerClient, arn: str, **kwargs: Any
+) -> tuple[str, Callable[[str], dict[str, str]]]:
     """Begin a rotation; return the token and a builder of that rotation's step events."""
     token = begin_rotation(client, arn, **kwargs)
     return token, lambda step: rotation_event(arn, token, step)
+
+
+@dataclass(frozen=True)
+class Rig:
+    """One test's rotation world: the handler, moto Secrets Manager and the MariaDB."""
+
+    app: ModuleType
+    invoke: Callable[[dict[str, Any]], None]
+    sm: SecretsManagerClient
+    mariadb: MariaDBServer
+    make_db_secret: Callable[..., SecretUnderTest]
+    master_arn: str
+
+    def alternating_secret(self) -> SecretUnderTest:
+        return self.make_db_secret(
+            extra={"masterarn": self.master_arn, "rotationStrategy": "alternating-users"}
+        )
+
+    def doc(self, arn: str, stage: str = "AWSCURRENT") -> dict[str, Any]:
+        return secret_doc(self.sm, arn, stage)
+
+    def logs_in(self, username: str, password: str) -> bool:
+        return logs_in(self.mariadb, username, password)
+
+    def stage_logs_in(self, arn: str, stage: str) -> bool:
+        return stage_logs_in(self.mariadb, self.sm, arn, stage)
+
+
+@pytest.fixture
+def rig(
+    rotation_app: ModuleType,
+    invoke: Callable[[dict[str, Any]], None],
+    *,
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    make_db_secret: Callable[..., SecretUnderTest],
+    master_secret: str,
+) -> Rig:
+    return Rig(rotation_app, invoke, secretsmanager, mariadb, make_db_secret, master_secret)

@@ -12,19 +12,19 @@ import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from tests.integration.rotation.conftest import logs_in, secret_doc, stage_logs_in, start
 
 from harness.mariadb import free_port
-from harness.rotation import ROTATION_STEPS, staging_labels
+from harness.rotation import ROTATION_STEPS, rotate, staging_labels
 from rotation_errors import RotationFinishFailedError, RotationTestFailedError
 from secret_service.errors import DatabaseUnreachableError
-from tests.integration.rotation.conftest import logs_in, secret_doc, stage_logs_in, start
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from types import ModuleType
 
     from mypy_boto3_secretsmanager import SecretsManagerClient
-    from tests.integration.rotation.conftest import SecretUnderTest
+    from tests.integration.rotation.conftest import Rig, SecretUnderTest
 
     from harness.mariadb import MariaDBServer
     from secret_service.models import DatabaseCredentials
@@ -109,12 +109,13 @@ def test_a_crash_after_any_secrets_manager_call_recovers_on_retry(
     crash_step: str,
     operation: str,
     nth: int,
-    rotation_app: ModuleType,
-    invoke: Callable[[dict[str, Any]], None],
-    secretsmanager: SecretsManagerClient,
     db_secret: SecretUnderTest,
-    mariadb: MariaDBServer,
+    rig: Rig,
 ) -> None:
+    rotation_app = rig.app
+    invoke = rig.invoke
+    secretsmanager = rig.sm
+    mariadb = rig.mariadb
     token, event = start(secretsmanager, db_secret.arn)
     in_window = False
     for step in ROTATION_STEPS:
@@ -163,14 +164,13 @@ def test_a_crash_right_after_the_password_change_recovers_on_retry(
 
 
 def test_alternating_users_a_crash_after_the_clone_sync_keeps_awscurrent_working(
-    rotation_app: ModuleType,
-    invoke: Callable[[dict[str, Any]], None],
-    secretsmanager: SecretsManagerClient,
-    make_db_secret: Callable[..., SecretUnderTest],
-    master_secret: str,
-    mariadb: MariaDBServer,
+    rig: Rig,
 ) -> None:
-    secret = make_db_secret(extra={"masterarn": master_secret, "rotationStrategy": "alternating-users"})
+    rotation_app = rig.app
+    invoke = rig.invoke
+    secretsmanager = rig.sm
+    mariadb = rig.mariadb
+    secret = rig.alternating_secret()
     rt = rotation_app.runtime()
     rotation_app.install_runtime(dataclasses.replace(rt, db=CrashAfterPasswordChange(rt.db)))
     token, event = start(secretsmanager, secret.arn)
@@ -199,12 +199,13 @@ def paused(mariadb: MariaDBServer) -> Iterator[Callable[[], None]]:
 @pytest.mark.parametrize("step", ["createSecret", "finishSecret"])
 def test_steps_without_sql_do_not_need_the_database_while_it_hangs(
     step: str,
-    invoke: Callable[[dict[str, Any]], None],
-    secretsmanager: SecretsManagerClient,
     db_secret: SecretUnderTest,
-    mariadb: MariaDBServer,
     paused: Callable[[], None],
+    rig: Rig,
 ) -> None:
+    invoke = rig.invoke
+    secretsmanager = rig.sm
+    mariadb = rig.mariadb
     token, event = start(secretsmanager, db_secret.arn)
     steps = ROTATION_STEPS[: ROTATION_STEPS.index(step)]
     for earlier in steps:
@@ -230,12 +231,13 @@ def test_steps_without_sql_do_not_need_the_database_while_it_hangs(
 @pytest.mark.parametrize("step", ["setSecret", "testSecret"])
 def test_a_hanging_database_fails_the_step_changes_nothing_and_the_retry_completes(
     step: str,
-    invoke: Callable[[dict[str, Any]], None],
-    secretsmanager: SecretsManagerClient,
     db_secret: SecretUnderTest,
-    mariadb: MariaDBServer,
     paused: Callable[[], None],
+    rig: Rig,
 ) -> None:
+    invoke = rig.invoke
+    secretsmanager = rig.sm
+    mariadb = rig.mariadb
     token, event = start(secretsmanager, db_secret.arn)
     for earlier in ROTATION_STEPS[: ROTATION_STEPS.index(step)]:
         invoke(event(earlier))
@@ -311,16 +313,10 @@ def test_test_secret_failing_rolls_the_password_and_the_label_back(
         invoke(event("testSecret"))
 
 
-def test_alternating_users_test_failure_restores_the_previous_password(
-    invoke: Callable[[dict[str, Any]], None],
-    secretsmanager: SecretsManagerClient,
-    make_db_secret: Callable[..., SecretUnderTest],
-    master_secret: str,
-    mariadb: MariaDBServer,
-) -> None:
+def test_alternating_users_test_failure_restores_the_previous_password(rig: Rig) -> None:
+    invoke, secretsmanager, mariadb = rig.invoke, rig.sm, rig.mariadb
     # Given a first rotation (app -> app_clone), and a second one whose setSecret ran
-    secret = make_db_secret(extra={"masterarn": master_secret, "rotationStrategy": "alternating-users"})
-    from harness.rotation import rotate
+    secret = rig.alternating_secret()
 
     rotate(invoke, secretsmanager, secret.arn)
     _token, event = start(secretsmanager, secret.arn)
@@ -360,13 +356,14 @@ def _deny_first(app: ModuleType, operation: str) -> None:
 
 
 def test_finish_refused_for_good_rolls_back_so_awscurrent_logs_in(
-    rotation_app: ModuleType,
-    invoke: Callable[[dict[str, Any]], None],
-    secretsmanager: SecretsManagerClient,
     db_secret: SecretUnderTest,
-    mariadb: MariaDBServer,
     capsys: pytest.CaptureFixture[str],
+    rig: Rig,
 ) -> None:
+    rotation_app = rig.app
+    invoke = rig.invoke
+    secretsmanager = rig.sm
+    mariadb = rig.mariadb
     token, event = start(secretsmanager, db_secret.arn)
     for step in ("createSecret", "setSecret", "testSecret"):
         invoke(event(step))

@@ -6,14 +6,14 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
-from harness.rotation import ROTATION_STEPS, rotate, staging_labels
 from tests.integration.rotation.conftest import (
     logs_in,
     secret_doc,
     stage_logs_in,
     start,
 )
+
+from harness.rotation import ROTATION_STEPS, rotate, staging_labels
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -155,7 +155,9 @@ def test_a_second_rotation_rotates_again(
 def alternating_secret(
     make_db_secret: Callable[..., SecretUnderTest], master_secret: str
 ) -> SecretUnderTest:
-    return make_db_secret(extra={"masterarn": master_secret, "rotationStrategy": "alternating-users"})
+    return make_db_secret(
+        extra={"masterarn": master_secret, "rotationStrategy": "alternating-users"}
+    )
 
 
 def _grants(mariadb: MariaDBServer, username: str) -> list[str]:
