@@ -32,6 +32,18 @@ PSEUDO = {
 _DROP = object()  # AWS::NoValue
 
 
+def _parameter_value(spec: dict[str, Any]) -> Any:
+    """A parameter's value (its default) as CloudFormation hands it to a property."""
+    value = spec.get("Default", "")
+    kind = spec.get("Type", "String")
+    if kind == "CommaDelimitedList" or kind.startswith("List<"):
+        return value if isinstance(value, list) else str(value).split(",")
+    if kind == "Number":
+        number = float(value)
+        return int(number) if number.is_integer() else number
+    return value
+
+
 class Resolver:
     """Resolves the intrinsics of one translated template to plain values."""
 
@@ -39,7 +51,7 @@ class Resolver:
         self.template = template
         self.region = region
         self.parameters = {
-            name: spec.get("Default", "") for name, spec in template.get("Parameters", {}).items()
+            name: _parameter_value(spec) for name, spec in template.get("Parameters", {}).items()
         }
         self._conditions: dict[str, bool] = {}
 

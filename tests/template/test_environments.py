@@ -1,0 +1,216 @@
+"""Per-environment differences: rotation, auditing, canary schedule, names, samconfig."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+import pytest
+from tests.template.conftest import ENVIRONMENTS, ROOT, Deployed, deploy
+
+ROTATION = {"dev": False, "stg": True, "prod": True}
+CLOUDTRAIL = {"dev": False, "stg": True, "prod": True}
+
+
+def test_rotation_is_scheduled_every_30_days_in_stg_and_prod_only(deployed: Deployed) -> None:
+    env = deployed.environment
+
+    assert deployed.condition("RotationEnabled") is ROTATION[env]
+    for schedule, secret in (
+        ("DatabaseSecretRotation", "DatabaseSecret"),
+        ("JwtSecretRotation", "JwtSecret"),
+    ):
+        assert deployed.has(schedule) is ROTATION[env]
+        if ROTATION[env]:
+            props = deployed.props(schedule)
+            assert props["RotationRules"]["AutomaticallyAfterDays"] == 30
+            assert props["SecretId"] == deployed.secret_arn(secret)
+            assert props["RotationLambdaARN"] == deployed.arn("RotationFunction")
+            assert props["RotateImmediatelyOnUpdate"] is False
+
+
+def test_the_rotation_period_is_a_parameter() -> None:
+    deployed = deploy("stg", RotationPeriodDays="14", JwtRotationPeriodDays="7")
+
+    database = deployed.props("DatabaseSecretRotation")["RotationRules"]
+    jwt = deployed.props("JwtSecretRotation")["RotationRules"]
+    canary = deployed.props("HealthCheckFunction")["Environment"]["Variables"]
+
+    assert (database["AutomaticallyAfterDays"], jwt["AutomaticallyAfterDays"]) == (14, 7)
+    assert str(canary["ROTATION_PERIOD_DAYS"]) == "14"
+
+
+def test_rotation_schedules_wait_for_the_invoke_permission(raw_template: dict[str, Any]) -> None:
+    for schedule in ("DatabaseSecretRotation", "JwtSecretRotation"):
+        depends = raw_template["Resources"][schedule]["DependsOn"]
+        assert "RotationInvokePermission" in ([depends] if isinstance(depends, str) else depends)
+
+
+def test_cloudtrail_runs_in_stg_and_prod_only(deployed: Deployed) -> None:
+    env = deployed.environment
+
+    created = {
+        name
+        for name in ("Trail", "TrailBucket", "TrailBucketPolicy", "TrailLogGroup", "TrailLogsRole")
+        if deployed.has(name)
+    }
+
+    assert created == (
+        {"Trail", "TrailBucket", "TrailBucketPolicy", "TrailLogGroup", "TrailLogsRole"}
+        if CLOUDTRAIL[env]
+        else set()
+    )
+    if CLOUDTRAIL[env]:
+        trail = deployed.props("Trail")
+        assert trail["TrailName"] == f"goal-mandala-{env}-secrets-trail"
+        assert trail["IsLogging"] is True
+        assert trail["EnableLogFileValidation"] is True
+        assert trail["IsMultiRegionTrail"] is True
+        assert trail["KMSKeyId"] == deployed.arn("MonitoringKey")
+
+
+@pytest.mark.parametrize("env", ["stg", "prod"])
+def test_the_trail_bucket_is_hardened(deployed_by_env: dict[str, Deployed], env: str) -> None:
+    deployed = deployed_by_env[env]
+    bucket = deployed.props("TrailBucket")
+    policy = deployed.props("TrailBucketPolicy")["PolicyDocument"]["Statement"]
+
+    sse = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert bucket["VersioningConfiguration"]["Status"] == "Enabled"
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["LifecycleConfiguration"]["Rules"][0]["Status"] == "Enabled"
+    [tls] = [s for s in policy if s["Sid"] == "TlsOnly"]
+    assert tls["Effect"] == "Deny"
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_trail_logs_are_kept_longer_in_prod(deployed_by_env: dict[str, Deployed]) -> None:
+    def expiration(env: str) -> int:
+        rules = deployed_by_env[env].props("TrailBucket")["LifecycleConfiguration"]["Rules"]
+        return int(rules[0]["ExpirationInDays"])
+
+    assert expiration("prod") > expiration("stg")
+
+
+def test_the_canary_runs_every_5_minutes_by_default_and_every_minute_in_prod(
+    deployed: Deployed,
+) -> None:
+    expected = {"dev": "rate(5 minutes)", "stg": "rate(5 minutes)", "prod": "rate(1 minute)"}
+
+    schedule = deployed.props("HealthCheckFunctionSchedule")
+    timeout = deployed.props("HealthCheckFunction")["Timeout"]
+
+    assert schedule["ScheduleExpression"] == expected[deployed.environment]
+    assert schedule["State"] == "ENABLED"
+    period_s = 60 if deployed.environment == "prod" else 300
+    assert timeout < period_s, "a run must end before the next one starts"
+    assert deployed.props("DatabaseRetrievalFailureAlarm")["Period"] == period_s
+
+
+def test_the_template_default_canary_rate_is_5_minutes(raw_template: dict[str, Any]) -> None:
+    assert raw_template["Parameters"]["CanaryRateMinutes"]["Default"] == "5"
+
+
+def test_names_follow_app_env_purpose(deployed: Deployed) -> None:
+    env = deployed.environment
+    prefix = f"goal-mandala-{env}-"
+
+    names = {
+        deployed.props("DatabaseSecret")["Name"],
+        deployed.props("JwtSecret")["Name"],
+        deployed.props("ExternalApisSecret")["Name"],
+    }
+
+    assert names == {f"{prefix}secret-{p}" for p in ("database", "jwt", "external-apis")}
+    assert deployed.props("RotationFunction")["FunctionName"] == f"{prefix}secret-rotation"
+    assert deployed.props("HealthCheckFunction")["FunctionName"] == f"{prefix}secret-health-check"
+    for kind, prop in (
+        ("AWS::IAM::Role", "RoleName"),
+        ("AWS::CloudWatch::Alarm", "AlarmName"),
+        ("AWS::SNS::Topic", "TopicName"),
+        ("AWS::IAM::ManagedPolicy", "ManagedPolicyName"),
+    ):
+        for name, props in deployed.of_type(kind).items():
+            assert props[prop].startswith(prefix), f"{name}: {props[prop]}"
+
+
+def test_log_groups_are_encrypted_and_kept_per_environment(deployed: Deployed) -> None:
+    retention = {"dev": 14, "stg": 90, "prod": 365}[deployed.environment]
+
+    for name, group in deployed.of_type("AWS::Logs::LogGroup").items():
+        assert group["RetentionInDays"] == retention, name
+        assert group["KmsKeyId"] == deployed.arn("MonitoringKey"), name
+
+
+def test_functions_log_to_their_managed_log_group(deployed: Deployed) -> None:
+    for function, group in (
+        ("RotationFunction", "RotationLogGroup"),
+        ("HealthCheckFunction", "HealthCheckLogGroup"),
+    ):
+        assert (
+            deployed.props(function)["LoggingConfig"]["LogGroup"]
+            == (deployed.props(group)["LogGroupName"])
+        )
+        name = deployed.props(function)["FunctionName"]
+        assert deployed.props(group)["LogGroupName"] == f"/aws/lambda/{name}"
+
+
+def test_functions_run_in_the_vpc_the_network_stack_exports(deployed: Deployed) -> None:
+    env = deployed.environment
+
+    for function in ("RotationFunction", "HealthCheckFunction"):
+        vpc = deployed.props(function)["VpcConfig"]
+        assert vpc["SubnetIds"] == [f"imported-goal-mandala-{env}-network-PrivateSubnetIds"]
+        assert vpc["SecurityGroupIds"] == [
+            f"imported-goal-mandala-{env}-network-LambdaSecurityGroupId"
+        ]
+
+
+def test_functions_take_subnets_and_security_groups_as_parameters() -> None:
+    deployed = deploy(
+        "stg",
+        NetworkStackName="",
+        VpcSubnetIds="subnet-0a,subnet-0b",
+        VpcSecurityGroupIds="sg-01",
+    )
+
+    vpc = deployed.props("RotationFunction")["VpcConfig"]
+
+    assert vpc == {"SubnetIds": ["subnet-0a", "subnet-0b"], "SecurityGroupIds": ["sg-01"]}
+    vpc_policy = "arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+    assert vpc_policy in deployed.props("RotationFunctionRole")["ManagedPolicyArns"]
+
+
+def test_without_any_network_the_functions_run_outside_a_vpc() -> None:
+    deployed = deploy("dev", NetworkStackName="")
+
+    assert "VpcConfig" not in deployed.props("RotationFunction")
+    assert not any(
+        "VPCAccess" in arn for arn in deployed.props("RotationFunctionRole")["ManagedPolicyArns"]
+    )
+
+
+def test_samconfig_deploys_each_environment_to_its_own_stack() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+
+    for env in ENVIRONMENTS:
+        section = config[env]["deploy"]["parameters"]
+        assert section["stack_name"] == f"goal-mandala-{env}-secrets"
+        assert section["region"] == "ap-northeast-1"
+        assert set(section["capabilities"].split()) == {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"}
+        assert section["confirm_changeset"] is (env == "prod")
+        assert f"Environment={env}" in section["tags"].split()
+        assert f"Environment={env}" in section["parameter_overrides"]
+
+
+def test_prod_samconfig_shows_the_replica_region_as_a_commented_example() -> None:
+    text = (ROOT / "samconfig.toml").read_text()
+    prod = text[text.index("[prod.deploy.parameters]") :]
+
+    assert '# "ReplicaRegion=' in prod
+    assert (
+        "ReplicaRegion"
+        not in tomllib.loads(text)["prod"]["deploy"]["parameters"]["parameter_overrides"].__str__()
+    )

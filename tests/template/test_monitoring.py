@@ -1,0 +1,261 @@
+"""Alarms, dashboard, notifications: every metric they name is one the code or AWS emits.
+
+The metric names, units and dimensions come from the functions' own modules
+(``canary_metrics``, ``rotation_metrics``): one source of truth for both sides.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.template.conftest import Deployed, deploy
+
+import canary_metrics
+import rotation_metrics
+
+CODE_METRICS: dict[str, str] = {**canary_metrics.METRIC_UNITS, **rotation_metrics.METRIC_UNITS}
+# AWS metrics the template may use, with the dimensions AWS publishes them under.
+AWS_METRICS = {
+    ("AWS/Lambda", name): ("FunctionName",) for name in ("Errors", "Invocations", "Duration")
+}
+SECRET_NAMES = ("database", "jwt", "external-apis")
+
+
+def code_namespace(deployed: Deployed) -> str:
+    """The namespace both functions publish to (their POWERTOOLS_METRICS_NAMESPACE)."""
+    namespaces = {
+        deployed.props(fn)["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+        for fn in ("RotationFunction", "HealthCheckFunction")
+    }
+    assert len(namespaces) == 1, namespaces
+    return namespaces.pop()
+
+
+def filter_metrics(deployed: Deployed) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Metrics this stack's CloudTrail metric filters create (no dimensions)."""
+    return {
+        (t["MetricNamespace"], t["MetricName"]): ()
+        for f in deployed.of_type("AWS::Logs::MetricFilter").values()
+        for t in f["MetricTransformations"]
+    }
+
+
+def alarm_metrics(alarm: dict[str, Any]) -> list[tuple[str, str, dict[str, str]]]:
+    """(namespace, name, dimensions) of every metric an alarm reads."""
+    if "MetricName" in alarm:
+        dims = {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])}
+        return [(alarm["Namespace"], alarm["MetricName"], dims)]
+    found = []
+    for query in alarm["Metrics"]:
+        if "MetricStat" in query:
+            metric = query["MetricStat"]["Metric"]
+            dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+            found.append((metric["Namespace"], metric["MetricName"], dims))
+    return found
+
+
+def assert_emitted(deployed: Deployed, namespace: str, name: str, dims: dict[str, str]) -> None:
+    env = deployed.environment
+    if namespace == code_namespace(deployed):
+        assert name in CODE_METRICS, f"{name} is not a metric the canary or rotation emits"
+        expected = (
+            canary_metrics.DIMENSIONS
+            if name in canary_metrics.METRIC_UNITS
+            else rotation_metrics.DIMENSIONS
+        )
+        assert tuple(dims) == tuple(expected), f"{name}: dimensions {tuple(dims)}"
+        assert dims["Environment"] == env
+        assert dims["SecretName"] in {f"goal-mandala-{env}-secret-{s}" for s in SECRET_NAMES}
+    elif (namespace, name) in AWS_METRICS:
+        assert tuple(dims) == AWS_METRICS[(namespace, name)]
+    else:
+        assert (namespace, name) in filter_metrics(deployed), (
+            f"{namespace}/{name} is emitted by nobody"
+        )
+        assert dims == {}
+
+
+def test_every_alarm_reads_a_metric_someone_emits_with_its_dimensions(deployed: Deployed) -> None:
+    alarms = deployed.of_type("AWS::CloudWatch::Alarm")
+
+    assert alarms
+    for alarm in alarms.values():
+        for namespace, metric, dims in alarm_metrics(alarm):
+            assert_emitted(deployed, namespace, metric, dims)
+
+
+def test_every_alarm_notifies_the_topic_on_alarm_and_on_ok(deployed: Deployed) -> None:
+    topic = deployed.resolver.resolve({"Ref": "AlarmTopic"})
+
+    for name, alarm in deployed.of_type("AWS::CloudWatch::Alarm").items():
+        assert alarm["AlarmActions"] == [topic], name
+        assert alarm["OKActions"] == [topic], name
+        assert alarm["AlarmName"].startswith(f"goal-mandala-{deployed.environment}-"), name
+
+
+def test_the_alarm_latency_unit_matches_what_the_canary_publishes(deployed: Deployed) -> None:
+    for name, alarm in deployed.of_type("AWS::CloudWatch::Alarm").items():
+        if alarm.get("MetricName") == canary_metrics.RetrievalLatency:
+            assert alarm["Unit"] == canary_metrics.METRIC_UNITS[canary_metrics.RetrievalLatency]
+            assert alarm["ExtendedStatistic"] == "p99", name
+
+
+def test_retrieval_failure_alarms_fire_on_two_of_three_canary_periods(deployed: Deployed) -> None:
+    env = deployed.environment
+    period = deployed.props("CanarySilentAlarm")["Metrics"][0]["MetricStat"]["Period"]
+
+    for secret in ("Database", "Jwt", "ExternalApis"):
+        alarm = deployed.props(f"{secret}RetrievalFailureAlarm")
+        assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (3, 2)
+        assert alarm["MetricName"] == canary_metrics.RetrievalFailure
+        assert alarm["Period"] == period
+        assert alarm["Threshold"] == 0
+        assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+        assert alarm["Dimensions"][1]["Value"].startswith(f"goal-mandala-{env}-secret-")
+
+
+def test_the_canary_silent_alarm_treats_missing_data_as_breaching(deployed: Deployed) -> None:
+    alarm = deployed.props("CanarySilentAlarm")
+
+    assert alarm["TreatMissingData"] == "breaching"
+    assert alarm["ComparisonOperator"] == "LessThanThreshold"
+    names = {q["MetricStat"]["Metric"]["MetricName"] for q in alarm["Metrics"] if "MetricStat" in q}
+    assert names == {canary_metrics.RetrievalSuccess, canary_metrics.RetrievalFailure}
+    [expression] = [q for q in alarm["Metrics"] if q.get("ReturnData")]
+    assert "FILL(success, 0)" in expression["Expression"]
+
+
+def test_prod_thresholds_are_stricter_than_dev(deployed_by_env: dict[str, Deployed]) -> None:
+    dev, stg, prod = (deployed_by_env[e] for e in ("dev", "stg", "prod"))
+
+    def latency(d: Deployed) -> float:
+        return float(d.props("DatabaseRetrievalLatencyAlarm")["Threshold"])
+
+    def login_datapoints(d: Deployed) -> int:
+        return int(d.props("DatabaseLoginFailureAlarm")["DatapointsToAlarm"])
+
+    assert latency(prod) < latency(stg) < latency(dev)
+    assert latency(prod) == 500
+    assert login_datapoints(prod) == 1 < login_datapoints(stg)
+
+
+def test_rotation_overdue_alarms_exist_only_where_rotation_is_on(deployed: Deployed) -> None:
+    rotating = deployed.environment != "dev"
+
+    assert deployed.has("DatabaseRotationOverdueAlarm") is rotating
+    assert deployed.has("JwtRotationOverdueAlarm") is rotating
+    if rotating:
+        alarm = deployed.props("DatabaseRotationOverdueAlarm")
+        assert alarm["MetricName"] == canary_metrics.RotationOverdue
+        assert alarm["Statistic"] == "Maximum"
+
+
+def test_rotation_problems_are_alarmed_in_every_environment(deployed: Deployed) -> None:
+    errors = deployed.props("RotationFunctionErrorsAlarm")
+    failed = deployed.props("DatabaseRotationFailedAlarm")
+
+    assert (errors["Namespace"], errors["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert errors["Dimensions"] == [
+        {"Name": "FunctionName", "Value": f"goal-mandala-{deployed.environment}-secret-rotation"}
+    ]
+    read = {metric for _, metric, _ in alarm_metrics(failed)}
+    assert read == {rotation_metrics.RotationFailed, rotation_metrics.RotationRolledBack}
+
+
+def test_unusual_access_is_watched_exactly_where_cloudtrail_runs(deployed: Deployed) -> None:
+    env = deployed.environment
+    audited = env != "dev"
+
+    assert deployed.has("SecretAccessDeniedAlarm") is audited
+    assert deployed.has("UnexpectedSecretReadAlarm") is audited
+    if audited:
+        denied = deployed.props("SecretAccessDeniedFilter")["FilterPattern"]
+        reads = deployed.props("UnexpectedSecretReadFilter")["FilterPattern"]
+        assert '$.errorCode = "AccessDenied*"' in denied
+        assert f"*goal-mandala-{env}-secret-*" in denied
+        for role in ("RotationFunctionRole", "HealthCheckFunctionRole", "AppFunctionRole"):
+            assert f'sessionIssuer.arn != "{deployed.arn(role)}"' in reads
+        assert (
+            deployed.props("SecretAccessDeniedFilter")["LogGroupName"]
+            == (deployed.props("TrailLogGroup")["LogGroupName"])
+        )
+
+
+def test_an_additional_reader_role_is_not_counted_as_unusual() -> None:
+    breakglass = "arn:aws:iam::123456789012:role/breakglass-operator"
+
+    deployed = deploy("prod", AdditionalReaderRoleArn=breakglass)
+
+    reads = deployed.props("UnexpectedSecretReadFilter")["FilterPattern"]
+    assert f'sessionIssuer.arn != "{breakglass}"' in reads
+
+
+def test_rotation_failure_service_events_reach_the_topic(deployed: Deployed) -> None:
+    rule = deployed.props("RotationEventRule")
+    pattern = rule["EventPattern"]
+
+    assert pattern["source"] == ["aws.secretsmanager"]
+    assert pattern["detail-type"] == ["AWS Service Event via CloudTrail"]
+    assert sorted(pattern["detail"]["eventName"]) == ["RotationAbandoned", "RotationFailed"]
+    [prefix] = pattern["detail"]["additionalEventData"]["SecretId"]
+    assert prefix["prefix"].endswith(f":secret:goal-mandala-{deployed.environment}-secret-")
+    assert [t["Arn"] for t in rule["Targets"]] == [deployed.resolver.resolve({"Ref": "AlarmTopic"})]
+    policy = deployed.props("AlarmTopicPolicy")["PolicyDocument"]
+    events = [
+        s for s in policy["Statement"] if s.get("Principal") == {"Service": "events.amazonaws.com"}
+    ]
+    assert events[0]["Condition"]["ArnEquals"]["aws:SourceArn"] == deployed.arn("RotationEventRule")
+
+
+def test_the_topic_is_encrypted_with_a_key_the_publishers_may_use(deployed: Deployed) -> None:
+    topic = deployed.props("AlarmTopic")
+    key_policy = deployed.props("MonitoringKey")["KeyPolicy"]
+
+    assert topic["KmsMasterKeyId"] == deployed.arn("MonitoringKey")
+    publishers = [
+        s for s in key_policy["Statement"] if s["Sid"] == "AlarmsAndEventsPublishToTheTopic"
+    ]
+    assert set(publishers[0]["Principal"]["Service"]) == {
+        "cloudwatch.amazonaws.com",
+        "events.amazonaws.com",
+    }
+
+
+def test_the_email_subscription_exists_only_when_an_address_is_given() -> None:
+    without = deploy("stg")
+    with_email = deploy("stg", AlarmEmail="ops@example.com")
+
+    assert not without.has("AlarmEmailSubscription")
+    subscription = with_email.props("AlarmEmailSubscription")
+    assert (subscription["Protocol"], subscription["Endpoint"]) == ("email", "ops@example.com")
+
+
+def test_the_dashboard_body_is_json_and_every_widget_metric_is_emitted(deployed: Deployed) -> None:
+    body = deployed.dashboard_body()
+    namespace = code_namespace(deployed)
+    seen = set()
+
+    for widget in body["widgets"]:
+        previous: list[Any] = []
+        for row in widget["properties"]["metrics"]:
+            plain = [item for item in row if not isinstance(item, dict)]
+            if plain == ["..."]:  # repeat the previous metric with other options
+                plain = previous
+            previous = plain
+            ns, name, *pairs = plain
+            dims = dict(zip(pairs[0::2], pairs[1::2], strict=True))
+            assert_emitted(deployed, ns, name, dims)
+            if ns == namespace:
+                seen.add(name)
+
+    # the dashboard shows every metric the code emits
+    assert seen == set(CODE_METRICS)
+
+
+def test_the_dashboard_shows_latency_p50_and_p99_per_secret(deployed: Deployed) -> None:
+    [latency] = [
+        w for w in deployed.dashboard_body()["widgets"] if "latency" in w["properties"]["title"]
+    ]
+
+    stats = [row[-1]["stat"] for row in latency["properties"]["metrics"]]
+    assert stats == ["p50", "p99"] * 3
