@@ -142,13 +142,29 @@ def test_replication_and_a_multi_region_key_are_off_by_default(deployed: Deploye
 
 
 def test_a_replica_region_replicates_every_secret_under_a_multi_region_key() -> None:
-    deployed = deploy("prod", ReplicaRegion="ap-northeast-3")
+    deployed = deploy("prod", MultiRegionKey="true", ReplicaRegion="ap-northeast-3")
 
     assert deployed.props("SecretsKey")["MultiRegion"] is True
     for secret in SECRETS:
         assert deployed.props(secret)["ReplicaRegions"] == [
             {"Region": "ap-northeast-3", "KmsKeyId": "alias/goal-mandala-prod-secrets-key"}
         ], secret
+
+
+def test_a_multi_region_key_alone_replicates_nothing() -> None:
+    deployed = deploy("prod", MultiRegionKey="true")
+
+    assert deployed.props("SecretsKey")["MultiRegion"] is True
+    assert all("ReplicaRegions" not in deployed.props(secret) for secret in SECRETS)
+
+
+def test_the_template_refuses_a_replica_region_without_a_multi_region_key(
+    raw_template: dict[str, Any],
+) -> None:
+    rule = raw_template["Rules"]["ReplicationNeedsAMultiRegionKey"]
+
+    assert rule["RuleCondition"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ReplicaRegion"}, ""]}]}
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Equals": [{"Ref": "MultiRegionKey"}, "true"]}
 
 
 def test_the_rotation_function_accepts_its_template_environment(
