@@ -24,6 +24,7 @@ from canary_emf import publish_metrics
 from canary_summary import secret_fields, summarize
 from db_login import MySqlLogin
 from probe import ProbeDependencies, ProbeSettings, run_canary
+from secret_service import SecretService
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -66,8 +67,6 @@ def _make_reader(client: SecretsManagerClient, config: CanaryConfig) -> SecretRe
     by a stale value (``max_stale_s=0``). One retry, inside the per-call budget, as the
     application would get; the client itself never retries and times out per call.
     """
-    from secret_service.client import SecretService
-
     timeout_s = config.probe_timeout_ms / 1000.0
     return SecretService(
         client,
