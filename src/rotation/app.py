@@ -14,6 +14,7 @@ invocation and kept for the life of the container; nothing happens at import tim
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from dataclasses import dataclass
@@ -64,6 +65,12 @@ class Runtime:
     @classmethod
     def from_env(cls) -> Runtime:
         config = RotationConfig.from_env()
+        # botocore logs whole response bodies - secret values - at DEBUG. Lambda's log-level
+        # control (AWS_LAMBDA_LOG_LEVEL=DEBUG) would turn that on: keep it off here.
+        for name in ("botocore", "boto3", "urllib3"):
+            library_logger = logging.getLogger(name)
+            if library_logger.getEffectiveLevel() < logging.INFO:
+                library_logger.setLevel(logging.INFO)
         return cls(
             config=config,
             store=SecretsManagerStore(endpoint_url=config.secrets_manager_endpoint),
