@@ -93,6 +93,10 @@ build: $(SAM_VENV)/.installed ## sam build (python3.13)
 bench: venv mariadb ## run every benchmark in benchmarks/ (on demand, not in CI)
 	@for f in benchmarks/*.py; do echo "== $$f"; $(PY) "$$f"; done
 
+.PHONY: local
+local: venv mariadb ## the whole system here: TLS MariaDB + moto, a rotation, the canary, a fault drill
+	$(PY) -m scripts.local_run $(LOCAL_ARGS)
+
 .PHONY: doctor
 doctor: venv ## pre-deployment checklist: make doctor ENV=prod (AWS_ENDPOINT_URL=moto works too)
 	$(PY) -m scripts.doctor --env $(ENV) $(DOCTOR_ARGS)

@@ -1,0 +1,1 @@
+"""``make local``: the whole system on this machine (cli -> flow -> world adapters)."""

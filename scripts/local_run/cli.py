@@ -1,0 +1,99 @@
+"""``make local``: the door. Options -> the world -> the five steps -> the verdict.
+
+Exit status 0 only if every step held and no secret value reached the output or any
+log; 1 otherwise; 2 for a bad option; 130 after Ctrl-C. Everything started is stopped
+on every path (the world is a context manager; SIGTERM is turned into Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from scripts.local_run.config import LocalConfig, LocalConfigError
+from scripts.local_run.console import Console
+from scripts.local_run.flow import Flow, StepOutcome
+from scripts.local_run.world import LocalWorld
+from scripts.sam_template import TemplateError, samconfig_parameters
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+__all__ = ["main", "run"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def run(config: LocalConfig, console: Console) -> int:
+    """Set up, run the steps, print the summary; the exit status."""
+    started = time.perf_counter()
+    app = config.app_name or samconfig_parameters(config.environment).get(
+        "parameter:AppName", "goal-mandala"
+    )
+    name = f"{app}-{config.environment}"
+    console.line(f"make local: {name}, strategy {config.strategy}")
+    with LocalWorld(config=config, progress=console.setup) as world:
+        flow = Flow(world, console, verbose=config.verbose)
+        outcomes = flow.run()
+        console.step(5, "summary")
+        leaked = flow.leaked_values()
+        secrets_checked = len(world.every_secret_value())
+        console.line("      stopping the database and the moto server...")
+    return _summary(console, outcomes, leaked, secrets_checked, time.perf_counter() - started)
+
+
+def _summary(
+    console: Console,
+    outcomes: list[StepOutcome],
+    leaked: list[str],
+    secrets_checked: int,
+    elapsed_s: float,
+) -> int:
+    rows = [(o.number, o.title, o.status, f"{o.duration_s:.1f}") for o in outcomes]
+    leak_free = not leaked
+    rows.append(
+        (
+            5,
+            f"no secret value in the output or any log ({secrets_checked} values checked)",
+            "PASS" if leak_free else "FAIL",
+            "",
+        )
+    )
+    console.table(("step", "what", "result", "s"), rows)
+    ok = leak_free and all(o.held for o in outcomes)
+    console.line()
+    if ok:
+        console.line(
+            f"VERDICT: every step held ({elapsed_s:.1f} s); everything started is stopped."
+        )
+        return EXIT_OK
+    failed = [str(o.number) for o in outcomes if not o.held] + ([] if leak_free else ["5"])
+    console.line(f"VERDICT: FAILED at step {', '.join(failed)} ({elapsed_s:.1f} s).")
+    return EXIT_FAILED
+
+
+def _sigterm(_signum: int, _frame: Any) -> NoReturn:
+    raise KeyboardInterrupt
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console = Console()
+    try:
+        config = LocalConfig.from_args(argv)
+    except LocalConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    previous = signal.signal(signal.SIGTERM, _sigterm)
+    try:
+        return run(config, console)
+    except KeyboardInterrupt:
+        console.line()
+        console.line("interrupted: everything started was stopped.")
+        return EXIT_INTERRUPTED
+    except TemplateError as exc:
+        print(f"error: template.yaml: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,100 @@
+"""``make local``'s settings, read once from the command line (and one variable)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+__all__ = ["ADMIN_PASSWORD_VARIABLE", "STRATEGIES", "LocalConfig", "LocalConfigError"]
+
+ADMIN_PASSWORD_VARIABLE = "LOCAL_DB_ADMIN_PASSWORD"  # noqa: S105 - a variable name
+STRATEGIES = ("single-user", "alternating-users")
+ENVIRONMENTS = ("dev", "stg", "prod")
+
+
+class LocalConfigError(ValueError):
+    """A bad option; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class LocalConfig:
+    environment: str = "dev"
+    app_name: str | None = None
+    strategy: str = "single-user"
+    db_host: str | None = None
+    """None: start a throwaway MariaDB. Otherwise the user's own MySQL / Aurora MySQL."""
+    db_port: int = 3306
+    db_admin_user: str = "admin"
+    db_admin_password: str = field(default="", repr=False)
+    db_ca_path: str | None = None
+    verbose: bool = False
+
+    @classmethod
+    def from_args(
+        cls, argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+    ) -> LocalConfig:
+        env = os.environ if environ is None else environ
+        args = _parser().parse_args(argv)
+        password = ""
+        if args.db_host is not None:
+            password = env.get(ADMIN_PASSWORD_VARIABLE, "")
+            if not password:
+                raise LocalConfigError(
+                    f"--db-host needs the admin password in the environment variable "
+                    f"{ADMIN_PASSWORD_VARIABLE} (never on the command line), e.g. "
+                    f"read -rs {ADMIN_PASSWORD_VARIABLE} && export {ADMIN_PASSWORD_VARIABLE}"
+                )
+            if args.db_ca is not None and not os.path.isfile(args.db_ca):
+                raise LocalConfigError(f"--db-ca {args.db_ca}: no such file (a PEM CA bundle)")
+        return cls(
+            environment=args.env,
+            app_name=args.app,
+            strategy=args.strategy,
+            db_host=args.db_host,
+            db_port=args.db_port,
+            db_admin_user=args.db_admin_user,
+            db_admin_password=password,
+            db_ca_path=args.db_ca,
+            verbose=args.verbose,
+        )
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (1-65535)")
+    return port
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="make local",
+        description=(
+            "Run the whole system on this machine: a TLS MariaDB (or your MySQL) and "
+            "moto on 127.0.0.1, the secrets as template.yaml defines them, an application "
+            "read, a rotation, the canary and a fault drill."
+        ),
+        epilog=(
+            f"Rehearse against your own MySQL before enabling the schedule: --db-host HOST "
+            f"--db-port PORT --db-admin-user USER --db-ca CA.pem, with the admin password in "
+            f"{ADMIN_PASSWORD_VARIABLE}. A unique rehearsal user and database are created "
+            "and dropped; nothing else is touched."
+        ),
+    )
+    parser.add_argument("--env", choices=ENVIRONMENTS, default="dev", help="names as this env")
+    parser.add_argument("--app", help="AppName (default: samconfig.toml / template.yaml)")
+    parser.add_argument("--strategy", choices=STRATEGIES, default="single-user")
+    parser.add_argument("--db-host", help="your MySQL host (default: a throwaway MariaDB)")
+    parser.add_argument("--db-port", type=_port, default=3306)
+    parser.add_argument("--db-admin-user", default="admin", help="a user with GRANT OPTION")
+    parser.add_argument("--db-ca", help="PEM bundle that verifies your server's certificate")
+    parser.add_argument("--verbose", "-v", action="store_true", help="print the functions' logs")
+    return parser
