@@ -24,6 +24,7 @@ from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
 from botocore.exceptions import (  # type: ignore[import-untyped,unused-ignore]
     BotoCoreError,
     ClientError,
+    ParamValidationError,
 )
 
 from rotation_errors import RotationSecretsManagerError
@@ -208,6 +209,10 @@ def _translated(secret_id: str | None, operation: str) -> Iterator[None]:
         raise RotationSecretsManagerError(
             f"{what} was refused ({code})", secret_id=secret_id, code=code
         ) from exc
+    except ParamValidationError as exc:
+        raise RotationSecretsManagerError(
+            f"{what}: invalid request parameters ({type(exc).__name__})", secret_id=secret_id
+        ) from None  # the report can quote parameter values, such as SecretString
     except BotoCoreError as exc:
         raise SecretUnavailableError(
             f"{what} could not reach Secrets Manager ({type(exc).__name__}); check "
