@@ -196,7 +196,11 @@ def test_rotation_failure_service_events_reach_the_topic(deployed: Deployed) -> 
 
     assert pattern["source"] == ["aws.secretsmanager"]
     assert pattern["detail-type"] == ["AWS Service Event via CloudTrail"]
-    assert sorted(pattern["detail"]["eventName"]) == ["RotationAbandoned", "RotationFailed"]
+    assert sorted(pattern["detail"]["eventName"]) == [
+        "RotationAbandoned",
+        "RotationFailed",
+        "TestRotationFailed",
+    ]
     [prefix] = pattern["detail"]["additionalEventData"]["SecretId"]
     assert prefix["prefix"].endswith(f":secret:goal-mandala-{deployed.environment}-secret-")
     assert [t["Arn"] for t in rule["Targets"]] == [deployed.resolver.resolve({"Ref": "AlarmTopic"})]

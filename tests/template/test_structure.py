@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import pytest
+from scripts.translate_template import (
+    TemplateTranslationError,
+    samconfig_overrides,
+    translate_template,
+)
 from tests.template.conftest import ROOT
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def resources_of_type(template: dict[str, Any], type_name: str) -> dict[str, dict[str, Any]]:
@@ -57,3 +66,54 @@ def test_every_function_attaches_both_layers(raw_template: dict[str, Any]) -> No
         layers = function["Properties"]["Layers"]
         assert {"Ref": "SecretLayer"} in layers, name
         assert {"Ref": "RdsCaBundleLayer"} in layers, name
+
+
+def test_every_checkov_suppression_has_a_one_line_justification(
+    raw_template: dict[str, Any],
+) -> None:
+    skips = [
+        (name, skip)
+        for name, resource in raw_template["Resources"].items()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+
+    assert skips, "expected the documented suppressions (docs/deploy.md)"
+    for name, skip in skips:
+        assert skip["id"].startswith("CKV_"), name
+        comment = skip.get("comment", "")
+        assert len(comment) > 20, f"{name} {skip['id']}: say why it is suppressed"
+        assert "\n" not in comment.strip(), f"{name} {skip['id']}: one line"
+
+
+def test_every_suppression_is_listed_in_the_deploy_guide(raw_template: dict[str, Any]) -> None:
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+
+    ids = {
+        skip["id"]
+        for resource in raw_template["Resources"].values()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    }
+
+    assert ids
+    assert {i for i in ids if i not in guide} == set()
+
+
+def test_translation_refuses_a_parameter_the_template_does_not_have() -> None:
+    with pytest.raises(TemplateTranslationError, match="no parameter 'Nonexistent'"):
+        translate_template("dev", parameters={"Nonexistent": "x"})
+
+
+def test_a_malformed_samconfig_override_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "samconfig.toml"
+    config.write_text('[dev.deploy.parameters]\nparameter_overrides = "Environment=dev AppName"\n')
+
+    with pytest.raises(TemplateTranslationError, match="'AppName' is not NAME=VALUE"):
+        samconfig_overrides("dev", config)
+
+
+def test_a_missing_samconfig_section_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "samconfig.toml"
+    config.write_text("version = 0.1\n")
+
+    with pytest.raises(TemplateTranslationError, match=r"no \[stg.deploy.parameters\]"):
+        samconfig_overrides("stg", config)
