@@ -16,7 +16,11 @@ from tests.integration.rotation.conftest import logs_in, secret_doc, stage_logs_
 
 from harness.mariadb import free_port
 from harness.rotation import ROTATION_STEPS, rotate, staging_labels
-from rotation_errors import RotationFinishFailedError, RotationTestFailedError
+from rotation_errors import (
+    RotationFinishFailedError,
+    RotationStateError,
+    RotationTestFailedError,
+)
 from secret_service.errors import DatabaseUnreachableError
 
 if TYPE_CHECKING:
@@ -378,3 +382,35 @@ def test_finish_refused_for_good_rolls_back_so_awscurrent_logs_in(
     assert stage_logs_in(mariadb, secretsmanager, db_secret.arn, "AWSCURRENT")
     assert token not in staging_labels(secretsmanager, db_secret.arn)
     assert '"RotationRolledBack":[1.0]' in capsys.readouterr().out
+
+
+def test_set_secret_recovers_with_awsprevious_when_the_database_went_back(
+    rig: Rig, db_secret: SecretUnderTest
+) -> None:
+    # Given a rotation (AWSPREVIOUS = the initial password), after which the database was
+    # restored from a snapshot taken before it: it holds AWSPREVIOUS's password again
+    rotate(rig.invoke, rig.sm, db_secret.arn)
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (db_secret.username, db_secret.password))
+    assert not rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
+
+    # When the next rotation runs
+    rotate(rig.invoke, rig.sm, db_secret.arn)
+
+    # Then setSecret logged in with AWSPREVIOUS and the new AWSCURRENT works
+    assert rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
+
+
+def test_set_secret_refuses_when_no_stage_logs_in_and_changes_nothing(
+    rig: Rig, db_secret: SecretUnderTest
+) -> None:
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("ALTER USER %s@'%%' IDENTIFIED BY 'changed-by-hand-1'", (db_secret.username,))
+    token, event = start(rig.sm, db_secret.arn)
+    rig.invoke(event("createSecret"))
+
+    with pytest.raises(RotationStateError, match="changed outside rotation"):
+        rig.invoke(event("setSecret"))
+
+    assert rig.logs_in(db_secret.username, "changed-by-hand-1")
+    assert staging_labels(rig.sm, db_secret.arn)[token] == ["AWSPENDING"]
