@@ -20,7 +20,7 @@ InvalidParameter/Validation, no region            SecretConfigError             
 
 Retries are the service's job (``RetryPolicy``: full jitter, bounded attempts and
 time), so the default client turns botocore's own retries off
-(``retries={"mode": "standard", "max_attempts": 1}``: one attempt per call) and uses
+(``retries={"mode": "standard", "total_max_attempts": 1}``: one attempt per call) and uses
 short timeouts. A client passed in by the caller keeps its own configuration: its
 botocore retries then run inside each of the service's attempts.
 """
@@ -104,7 +104,7 @@ def create_default_client(
     config = Config(
         connect_timeout=connect_timeout_s,
         read_timeout=read_timeout_s,
-        retries={"mode": "standard", "max_attempts": 1},
+        retries={"mode": "standard", "total_max_attempts": 1},
         tcp_keepalive=True,
     )
     try:
@@ -149,7 +149,8 @@ def batch_get_secret_values(
         for item in response.get("Errors", []):
             failed_id = item.get("SecretId", "?")
             code = item.get("ErrorCode", "Unknown")
-            errors[failed_id] = _error_for_code(code, failed_id, http_status=None, message="")
+            message = str(item.get("Message", ""))
+            errors[failed_id] = _error_for_code(code, failed_id, http_status=None, message=message)
         token = response.get("NextToken")
         if not token:
             return found, errors

@@ -1,0 +1,135 @@
+"""Single flight under real threads, against moto (in-process, no sockets)."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from secret_service import SecretNotFoundError, SecretService
+from tests.unit.secret_layer.support import create_secret
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+WAIT_S = 10.0  # only a safety net: every wait below is released explicitly
+
+
+class Gate:
+    """A before-parameter-build hook that holds GetSecretValue for chosen secrets until opened."""
+
+    def __init__(self, *held: str) -> None:
+        self.held = set(held)
+        self.opened = threading.Event()
+        self.entered = threading.Event()
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, params: dict[str, Any], **_: Any) -> None:
+        secret_id = params["SecretId"]
+        with self._lock:
+            self.calls.append(secret_id)
+        if secret_id in self.held:
+            self.entered.set()
+            assert self.opened.wait(WAIT_S), "gate never opened"
+
+
+def wait_until(predicate: Any) -> None:
+    done = threading.Event()
+    for _ in range(1000):
+        if predicate():
+            return
+        done.wait(0.01)
+    raise AssertionError("condition not reached")
+
+
+@pytest.fixture
+def gated(sm: SecretsManagerClient) -> tuple[SecretsManagerClient, Gate]:
+    gate = Gate("cold")
+    sm.meta.events.register("before-parameter-build.secrets-manager.GetSecretValue", gate)
+    create_secret(sm, "cold", "herd-value-cold-71")
+    create_secret(sm, "warm", "herd-value-warm-72")
+    return sm, gate
+
+
+def test_32_threads_on_one_cold_secret_make_one_api_call(
+    gated: tuple[SecretsManagerClient, Gate],
+) -> None:
+    # Given 32 threads and a cold secret whose read is held open
+    client, gate = gated
+    secrets = SecretService(client)
+
+    # When all 32 read it while the first read is in flight
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        futures = [pool.submit(secrets.get_secret_string, "cold") for _ in range(32)]
+        assert gate.entered.wait(WAIT_S)
+        wait_until(lambda: secrets.stats().coalesced == 31)
+        gate.opened.set()
+        values = [f.result(timeout=WAIT_S) for f in futures]
+
+    # Then one GetSecretValue served all 32
+    assert values == ["herd-value-cold-71"] * 32
+    assert gate.calls == ["cold"]
+    stats = secrets.stats()
+    assert (stats.api_calls, stats.misses, stats.coalesced) == (1, 32, 31)
+
+
+def test_a_slow_refresh_of_one_secret_never_blocks_readers_of_another(
+    gated: tuple[SecretsManagerClient, Gate],
+) -> None:
+    # Given the read of "cold" stuck in flight
+    client, gate = gated
+    secrets = SecretService(client)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        stuck = pool.submit(secrets.get_secret_string, "cold")
+        assert gate.entered.wait(WAIT_S)
+
+        # When another thread reads "warm" (a miss, then a hit)
+        other = pool.submit(lambda: [secrets.get_secret_string("warm") for _ in range(2)])
+
+        # Then it completes while "cold" is still held
+        assert other.result(timeout=WAIT_S) == ["herd-value-warm-72"] * 2
+        assert not stuck.done()
+        gate.opened.set()
+        assert stuck.result(timeout=WAIT_S) == "herd-value-cold-71"
+
+
+def test_every_waiting_thread_gets_the_typed_error_of_a_failed_read(
+    sm: SecretsManagerClient,
+) -> None:
+    # Given a read of a missing secret held in flight while 7 more threads wait on it
+    gate = Gate("missing")
+    sm.meta.events.register("before-parameter-build.secrets-manager.GetSecretValue", gate)
+    secrets = SecretService(sm)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(secrets.get_secret_string, "missing") for _ in range(8)]
+        assert gate.entered.wait(WAIT_S)
+        wait_until(lambda: secrets.stats().coalesced == 7)
+        gate.opened.set()
+        errors = [f.exception(timeout=WAIT_S) for f in futures]
+
+    # Then all 8 raise SecretNotFoundError naming it, from one call
+    assert all(isinstance(e, SecretNotFoundError) for e in errors)
+    assert {e.secret_id for e in errors if isinstance(e, SecretNotFoundError)} == {"missing"}
+    assert len({id(e) for e in errors}) == 8  # each thread raised its own instance
+    assert gate.calls == ["missing"]
+    assert secrets.stats().errors == 8
+
+
+def test_hits_from_many_threads_are_all_counted(sm: SecretsManagerClient) -> None:
+    create_secret(sm, "hot", "herd-value-hot-73")
+    secrets = SecretService(sm)
+    secrets.get_secret_string("hot")
+
+    def read_many() -> None:
+        for _ in range(5_000):
+            secrets.get_secret_string("hot")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for future in [pool.submit(read_many) for _ in range(8)]:
+            future.result(timeout=WAIT_S * 3)
+
+    assert secrets.stats().hits == 40_000
