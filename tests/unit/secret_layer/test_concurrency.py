@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from tests.unit.secret_layer.support import create_secret
 
 from secret_service import SecretNotFoundError, SecretService
-from tests.unit.secret_layer.support import create_secret
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient

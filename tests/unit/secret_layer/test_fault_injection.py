@@ -6,13 +6,12 @@ import random
 from typing import TYPE_CHECKING
 
 import pytest
+from tests.unit.secret_layer.support import FaultInjector, create_secret
 
 from secret_service import SecretService, SecretUnavailableError
-from tests.unit.secret_layer.support import FaultInjector, create_secret
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
-
     from tests.unit.secret_layer.logcheck import LineCapture
     from tests.unit.secret_layer.support import FakeClock
 
