@@ -157,6 +157,7 @@ class RotationContext:
     config: RotationConfig
     log: Logger
     current_value: str = field(repr=False)
+    _pending: list[str | None] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def arn(self) -> str:
@@ -170,9 +171,14 @@ class RotationContext:
         return self.current_value
 
     def pending_string(self) -> str | None:
-        return self.store.get_value(
-            self.arn, stage=AWSPENDING, version_id=self.token, missing_ok=True
-        )
+        """AWSPENDING's value for the token (read once per invocation), or None."""
+        if not self._pending:
+            self._pending.append(
+                self.store.get_value(
+                    self.arn, stage=AWSPENDING, version_id=self.token, missing_ok=True
+                )
+            )
+        return self._pending[0]
 
     def require_pending_string(self) -> str:
         value = self.pending_string()
