@@ -18,8 +18,13 @@ CRYPTO_ACTIONS = (
     "kms:ReEncryptTo",
     "kms:CreateGrant",
 )
-# The only Secrets Manager action AWS offers on no resource: the rotation needs it.
-STAR_ALLOWED = {"secretsmanager:GetRandomPassword"}
+# Secrets Manager actions that have no resource type, so AWS requires Resource "*":
+# GetRandomPassword (the rotation) and BatchGetSecretValue (readers; each secret in a
+# batch is still authorised by GetSecretValue on that secret).
+STAR_REQUIRED = {
+    "secretsmanager:GetRandomPassword": {"RotationFunctionRole"},
+    "secretsmanager:BatchGetSecretValue": {"AppSecretsReadPolicy"},
+}
 
 
 def as_list(value: Any) -> list[Any]:
@@ -64,24 +69,42 @@ def test_no_secrets_manager_or_kms_action_is_granted_on_every_resource(
             if "*" not in as_list(statement["Resource"]):
                 continue
             for action in as_list(statement["Action"]):
-                if action.split(":")[0] in ("secretsmanager", "kms") and action not in STAR_ALLOWED:
+                if action.split(":")[0] not in ("secretsmanager", "kms"):
+                    continue
+                if where.split("/")[0] not in STAR_REQUIRED.get(action, set()):
                     offending.append((where, action))
 
-    # Then it grants no Secrets Manager or KMS action, GetRandomPassword aside
+    # Then it grants no Secrets Manager or KMS action, except the two without a resource
+    # type, each only to the principal that needs it
     assert offending == []
 
 
-def test_the_policies_do_grant_get_random_password_only_to_the_rotation_function(
-    deployed: Deployed,
+@pytest.mark.parametrize("action", sorted(STAR_REQUIRED))
+def test_each_resourceless_action_is_granted_only_where_needed(
+    deployed: Deployed, action: str
 ) -> None:
     holders = {
         where.split("/")[0]
         for where, document in deployed.policies()
         for statement in allow_statements(document)
-        if grants(statement, "secretsmanager:GetRandomPassword")
+        if grants(statement, action)
     }
 
-    assert holders == {"RotationFunctionRole"}
+    assert holders == STAR_REQUIRED[action]
+
+
+def test_batch_readers_get_secret_values_only_of_this_environment(deployed: Deployed) -> None:
+    # BatchGetSecretValue on "*" is harmless only because GetSecretValue is per secret
+    document = deployed.props("AppSecretsReadPolicy")["PolicyDocument"]
+
+    readable = {
+        str(resource)
+        for statement in allow_statements(document)
+        if grants(statement, "secretsmanager:GetSecretValue")
+        for resource in as_list(statement["Resource"])
+    }
+
+    assert readable == {deployed.secret_arn(s) for s in SECRET_LOGICAL_IDS}
 
 
 CROSS_ENVIRONMENT = [(own, other) for own in ENVIRONMENTS for other in ENVIRONMENTS if own != other]
@@ -123,7 +146,11 @@ def test_the_app_policy_reads_exactly_this_environments_three_secrets(
 
     assert resources == {deployed.secret_arn(s) for s in SECRET_LOGICAL_IDS}
     assert all("*" not in arn for arn in resources), "secrets must be named by exact ARN"
-    assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+    assert actions == {
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:BatchGetSecretValue",
+    }
 
 
 def test_the_app_role_gets_the_read_policy_and_lambda_trust(deployed: Deployed) -> None:
