@@ -119,7 +119,17 @@ class Flow:
         finally:
             root.removeHandler(self.logs)
             root.setLevel(level)
+            self._forget_handler_state()
         return outcomes
+
+    def _forget_handler_state(self) -> None:
+        """Drop the runtimes the handlers cached from this run's environment."""
+        import sys
+
+        if "rotation_app" in sys.modules:
+            sys.modules["rotation_app"].install_runtime(None)
+        if "health_check_app" in sys.modules:
+            sys.modules["health_check_app"].clear_caches()
 
     def leaked_values(self) -> list[str]:
         """Kinds of secret values found in the output or any log (never the values)."""

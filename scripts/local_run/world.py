@@ -227,6 +227,9 @@ class LocalWorld:
         os.environ.update(offline_environment())
         server = self._stack.enter_context(MotoServer())
         self.endpoint_url = server.endpoint_url
+        # moto keeps its state in process-wide backends: start empty, leave nothing.
+        _reset_moto(server.endpoint_url)
+        self._stack.callback(_reset_moto, server.endpoint_url)
         os.environ["AWS_ENDPOINT_URL"] = server.endpoint_url
         self.region = os.environ["AWS_DEFAULT_REGION"]
         self.progress("aws", f"moto server on {server.endpoint_url} (region {self.region})")
@@ -336,6 +339,16 @@ class LocalWorld:
             "app user",
             f"{username} on database {database} (REQUIRE SSL, password = the secret's)",
         )
+
+
+def _reset_moto(endpoint_url: str) -> None:
+    """moto's documented reset endpoint: every emulated service back to empty."""
+    import urllib.request
+
+    url = f"{endpoint_url}/moto-api/reset"
+    request = urllib.request.Request(url, method="POST")  # noqa: S310 - http://127.0.0.1
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+        response.read()
 
 
 def _fill_placeholders(document: Any) -> int:

@@ -1,0 +1,227 @@
+"""``make local`` end to end: the verdict, the strategies, the template as the source of
+its secrets, the rehearsal against "your own" MySQL, and that everything it starts is
+stopped - on success, on a failing step and on Ctrl-C - and no secret value is shown."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import signal
+import socket
+import string
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from scripts.local_run import cli
+from scripts.local_run.config import ADMIN_PASSWORD_VARIABLE, LocalConfig
+from scripts.local_run.world import LocalWorld
+
+if TYPE_CHECKING:
+    from harness.mariadb import MariaDBServer
+
+ROOT = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.mariadb
+
+# Known cross-part bug, reported to the lead: template.yaml (and docs/deploy.md) store the
+# external API secret as {"bedrock": {...}, "ses": {...}}, while the layer's
+# ExternalApiCredentials - and so the canary - read one flat {"provider", ...} document.
+# make local shows it at step 3. Strict: when the two agree these tests pass, and the
+# marker must go.
+EXTERNAL_APIS_SHAPE_BUG = pytest.mark.xfail(
+    strict=True, reason="template's external-apis shape is not the layer's (step 3 fails)"
+)
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def ports_in(text: str) -> list[int]:
+    return [int(p) for p in re.findall(r"127\.0\.0\.1:(\d+)", text)]
+
+
+@pytest.fixture
+def secret_values(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """Every secret value the run had (recorded when the run gathers them)."""
+    seen: set[str] = set()
+    original = LocalWorld.every_secret_value
+
+    def spy(self: LocalWorld) -> set[str]:
+        values = original(self)
+        seen.update(values)
+        return values
+
+    monkeypatch.setattr(LocalWorld, "every_secret_value", spy)
+    return seen
+
+
+def assert_no_secret_in(values: set[str], *texts: str) -> None:
+    assert values, "the run must have checked some secret values"
+    for value in values:
+        for text in texts:
+            assert value not in text
+
+
+def all_log_text(caplog: pytest.LogCaptureFixture) -> str:
+    return "\n".join(json.dumps(r.__dict__, default=str) for r in caplog.records)
+
+
+@EXTERNAL_APIS_SHAPE_BUG
+def test_the_whole_local_flow_holds_and_shows_no_secret(
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    secret_values: set[str],
+) -> None:
+    # When
+    with caplog.at_level(logging.DEBUG):
+        status = cli.main([])
+    # Then
+    out, err = capsys.readouterr()
+    assert status == 0, out
+    for number in range(1, 6):
+        assert f"[{number}/5]" in out
+    assert "VERDICT: every step held" in out
+    assert "DatabaseLoginSuccess" in out or "db login" in out
+    assert_no_secret_in(secret_values, out, err, all_log_text(caplog))
+    assert not any(port_open(p) for p in ports_in(out)), "everything started is stopped"
+
+
+@EXTERNAL_APIS_SHAPE_BUG
+def test_alternating_users_keep_the_application_working(
+    capsys: pytest.CaptureFixture[str], secret_values: set[str]
+) -> None:
+    # When
+    status = cli.main(["--strategy", "alternating-users"])
+    # Then
+    out, err = capsys.readouterr()
+    assert status == 0, out
+    assert "users alternated (app_user -> app_user_clone)" in out
+    assert "refused 1045" not in out.split("[2/5]")[1].split("[3/5]")[0]
+    assert_no_secret_in(secret_values, out, err)
+
+
+def test_the_world_is_made_as_the_template_defines_and_fully_undone() -> None:
+    # Given
+    environ_before = dict(os.environ)
+    world = LocalWorld(config=LocalConfig(environment="stg"), progress=lambda *_: None)
+    # When
+    with world:
+        names = {kind: h.name for kind, h in world.secrets.items()}
+        database = world.secret_document("database")
+        jwt = world.secret_document("jwt")
+        assert world.db is not None
+        logs_in = world.db.logs_in(database["username"], database["password"])
+        described = world.client.describe_secret(SecretId=names["database"])
+        endpoint_port = int(world.endpoint_url.rsplit(":", 1)[1])
+        db_port = world.db.port
+    # Then
+    assert names == {
+        "database": "goal-mandala-stg-secret-database",
+        "jwt": "goal-mandala-stg-secret-jwt",
+        "external-apis": "goal-mandala-stg-secret-external-apis",
+    }
+    assert described["KmsKeyId"] == "alias/goal-mandala-stg-secrets-key"
+    assert len(database["password"]) == 32
+    assert not set(database["password"]) & set("/@\"'\\ ")
+    assert (database["username"], database["dbname"], database["ssl"]) == ("app_user", "app", True)
+    assert len(jwt["signingKey"]) == 64
+    assert set(jwt["signingKey"]) <= set(string.ascii_letters + string.digits)
+    assert logs_in
+    assert not port_open(endpoint_port)
+    assert not port_open(db_port)
+    assert dict(os.environ) == environ_before
+
+
+def test_a_failing_step_fails_the_verdict_and_stops_everything(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a canary that breaks
+    from scripts.local_run.flow import Flow
+
+    def broken(self: Flow, outcome: Any) -> None:
+        raise RuntimeError("canary exploded")
+
+    monkeypatch.setattr(Flow, "canary", broken)
+    # When
+    status = cli.main([])
+    # Then
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "RuntimeError: canary exploded" in out
+    assert "VERDICT: FAILED at step 3" in out
+    assert not any(port_open(p) for p in ports_in(out))
+
+
+def test_ctrl_c_stops_everything_it_started() -> None:
+    # Given make local running in its own process
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.local_run"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    seen = []
+    try:
+        for line in process.stdout:
+            seen.append(line)
+            if "setup  app user" in line:
+                break
+        # When Ctrl-C arrives mid-run
+        process.send_signal(signal.SIGINT)
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    # Then
+    out = "".join(seen) + rest
+    assert process.returncode == 130, out
+    assert "interrupted: everything started was stopped." in out
+    ports = ports_in(out)
+    assert ports
+    assert not any(port_open(p) for p in ports)
+
+
+@EXTERNAL_APIS_SHAPE_BUG
+def test_a_rehearsal_against_your_own_mysql_leaves_nothing_behind(
+    mariadb: MariaDBServer,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    secret_values: set[str],
+) -> None:
+    # Given "your" MySQL (the session's server standing in for it) and its admin password
+    monkeypatch.setenv(ADMIN_PASSWORD_VARIABLE, mariadb.admin_password)
+    args = ["--db-host", mariadb.host, "--db-port", str(mariadb.port),
+            "--db-admin-user", mariadb.admin_user, "--db-ca", mariadb.ca_path]  # fmt: skip
+    # When
+    status = cli.main(args)
+    # Then
+    out, err = capsys.readouterr()
+    assert status == 0, out
+    assert "skipped: the drill freezes the database server" in out
+    assert mariadb.running
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM mysql.user WHERE user LIKE 'sg\\_rehearsal\\_%'")
+        assert cur.fetchone() == (0,)
+    assert mariadb.admin_password in secret_values
+    assert_no_secret_in(secret_values, out, err)
+
+
+def test_your_mysql_needs_the_password_in_the_environment(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given
+    monkeypatch.delenv(ADMIN_PASSWORD_VARIABLE, raising=False)
+    # When
+    status = cli.main(["--db-host", "127.0.0.1"])
+    # Then
+    assert status == 2
+    assert ADMIN_PASSWORD_VARIABLE in capsys.readouterr().err
