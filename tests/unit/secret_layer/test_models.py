@@ -6,7 +6,12 @@ import json
 
 import pytest
 
-from secret_service import DatabaseCredentials, JwtConfig, SecretFormatError
+from secret_service import (
+    DatabaseCredentials,
+    ExternalApiCredentials,
+    JwtConfig,
+    SecretFormatError,
+)
 
 PASSWORD = "pw-Unit-7f3a!#%"
 KEY = "k" * 64
@@ -102,3 +107,36 @@ def test_jwt_config_refuses_a_short_key_without_showing_it() -> None:
 
     assert caught.value.field == "signingKey"
     assert "short-key" not in str(caught.value)
+
+
+API_KEY = "ext-api-key-4d2b9"
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({"provider": "bedrock", "apiKey": API_KEY}, "region"),
+        ({"provider": "bedrock", "region": "us-east-1"}, "apiKey"),
+        ({"provider": "ses", "username": "AKIA1", "region": "eu-west-1"}, "password"),
+        ({"provider": "stripe"}, "apiKey"),
+        ({"provider": "stripe", "password": API_KEY}, "username"),
+        ({"provider": "Stripe!", "apiKey": API_KEY}, "provider"),
+        ({"apiKey": API_KEY}, "provider"),
+    ],
+)
+def test_external_api_secret_errors_name_the_field(document: dict[str, str], field: str) -> None:
+    with pytest.raises(SecretFormatError) as caught:
+        ExternalApiCredentials.from_secret_string(json.dumps(document), secret_id="ext")
+
+    assert caught.value.field == field
+    assert API_KEY not in str(caught.value)
+
+
+def test_external_api_credentials_round_trip_and_hide_secrets() -> None:
+    document = {"provider": "sendgrid", "apiKey": API_KEY, "endpoint": "https://x", "team": "a"}
+
+    creds = ExternalApiCredentials.from_secret_string(json.dumps(document))
+
+    assert creds.to_secret_dict() == document
+    assert API_KEY not in repr(creds)
+    assert creds.with_changes(api_key="new").api_key == "new"

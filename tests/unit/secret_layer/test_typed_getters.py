@@ -1,0 +1,161 @@
+"""Typed getters against moto: the product's three secrets, and JWT keys across a rotation."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+from tests.unit.secret_layer.support import create_secret, put_value
+
+from secret_service import (
+    DatabaseCredentials,
+    ExternalApiCredentials,
+    SecretFormatError,
+    SecretService,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+DB_PASSWORD = "typed-db-Pw-0a9c!"
+KEY_V1 = "jwt-key-v1-" + "a" * 40
+KEY_V2 = "jwt-key-v2-" + "b" * 40
+DB_SECRET = {
+    "engine": "mysql",
+    "host": "db.cluster.internal",
+    "port": 3306,
+    "username": "app",
+    "password": DB_PASSWORD,
+    "dbname": "app",
+}
+
+
+def test_database_credentials_parse_the_rds_format_and_hide_the_password(
+    sm: SecretsManagerClient,
+) -> None:
+    create_secret(sm, "app/db", json.dumps(DB_SECRET))
+
+    creds = SecretService(sm).get_database_credentials("app/db")
+
+    assert (creds.host, creds.port, creds.username, creds.dbname, creds.ssl) == (
+        "db.cluster.internal",
+        3306,
+        "app",
+        "app",
+        True,
+    )
+    assert DB_PASSWORD not in repr(creds)
+
+
+def test_a_typed_value_is_parsed_once_per_version(sm: SecretsManagerClient) -> None:
+    create_secret(sm, "app/db", json.dumps(DB_SECRET))
+    secrets = SecretService(sm)
+
+    first = secrets.get_database_credentials("app/db")
+    second = secrets.get_database_credentials("app/db")
+
+    assert first is second  # frozen, so sharing it is safe
+    assert isinstance(first, DatabaseCredentials)
+
+
+def test_a_missing_field_is_named_without_the_value(sm: SecretsManagerClient) -> None:
+    create_secret(sm, "app/db", json.dumps({k: v for k, v in DB_SECRET.items() if k != "host"}))
+
+    with pytest.raises(SecretFormatError) as caught:
+        SecretService(sm).get_database_credentials("app/db")
+
+    assert caught.value.field == "host"
+    assert "app/db" in str(caught.value)
+    assert DB_PASSWORD not in str(caught.value)
+
+
+def test_a_non_json_secret_is_a_format_error_for_typed_and_json_reads(
+    sm: SecretsManagerClient,
+) -> None:
+    create_secret(sm, "plain", "not-json-typed-7e")
+    secrets = SecretService(sm)
+
+    with pytest.raises(SecretFormatError, match="not valid JSON"):
+        secrets.get_secret_json("plain")
+    with pytest.raises(SecretFormatError):
+        secrets.get_jwt_config("plain")
+    assert secrets.get_secret_string("plain") == "not-json-typed-7e"
+
+
+def test_jwt_verification_keys_hold_current_then_previous_after_a_rotation(
+    sm: SecretsManagerClient,
+) -> None:
+    # Given a JWT secret rotated once (v1 -> v2)
+    create_secret(sm, "app/jwt", json.dumps({"signingKey": KEY_V1, "issuer": "app"}))
+    put_value(sm, "app/jwt", json.dumps({"signingKey": KEY_V2, "issuer": "app"}))
+    secrets = SecretService(sm)
+
+    # When the verification keys are asked for
+    keys = secrets.get_jwt_verification_keys("app/jwt")
+
+    # Then the new key signs, and a token signed with the old one still verifies
+    assert [k.signing_key for k in keys] == [KEY_V2, KEY_V1]
+    assert secrets.get_jwt_config("app/jwt").signing_key == KEY_V2
+
+
+def test_jwt_verification_keys_without_a_previous_version_cost_no_extra_calls(
+    sm: SecretsManagerClient,
+) -> None:
+    # Given a JWT secret never rotated (no AWSPREVIOUS)
+    create_secret(sm, "app/jwt", json.dumps({"signingKey": KEY_V1}))
+    secrets = SecretService(sm)
+
+    # When the keys are asked for on every request
+    first = secrets.get_jwt_verification_keys("app/jwt")
+    for _ in range(10):
+        secrets.get_jwt_verification_keys("app/jwt")
+
+    # Then there is one key, and the missing AWSPREVIOUS was asked for only once
+    assert [k.signing_key for k in first] == [KEY_V1]
+    assert secrets.stats().api_calls == 2
+
+
+def test_a_malformed_previous_jwt_version_is_ignored(sm: SecretsManagerClient) -> None:
+    create_secret(sm, "app/jwt", json.dumps({"signingKey": "too-short-prev"}))
+    put_value(sm, "app/jwt", json.dumps({"signingKey": KEY_V2}))
+
+    keys = SecretService(sm).get_jwt_verification_keys("app/jwt")
+
+    assert [k.signing_key for k in keys] == [KEY_V2]
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        (
+            {"provider": "bedrock", "apiKey": "bedrock-key-typed-1", "region": "us-east-1"},
+            ("bedrock", "us-east-1", None),
+        ),
+        (
+            {
+                "provider": "ses",
+                "username": "AKIAEXAMPLESMTP",
+                "password": "ses-smtp-typed-2",
+                "region": "eu-west-1",
+            },
+            ("ses", "eu-west-1", "AKIAEXAMPLESMTP"),
+        ),
+        (
+            {"provider": "stripe", "apiKey": "sk-typed-3", "endpoint": "https://api.stripe.com"},
+            ("stripe", None, None),
+        ),
+    ],
+)
+def test_external_api_credentials_by_provider(
+    sm: SecretsManagerClient, document: dict[str, str], expected: tuple[str | None, ...]
+) -> None:
+    create_secret(sm, "app/ext", json.dumps(document))
+
+    creds = SecretService(sm).get_external_api_credentials("app/ext")
+
+    assert isinstance(creds, ExternalApiCredentials)
+    assert (creds.provider, creds.region, creds.username) == expected
+    for secret in (document.get("apiKey"), document.get("password")):
+        if secret:
+            assert secret not in repr(creds)
