@@ -194,8 +194,12 @@ def test_alternating_users_a_crash_after_the_clone_sync_keeps_awscurrent_working
 
 
 @pytest.fixture
-def paused(mariadb: MariaDBServer) -> Iterator[Callable[[], None]]:
-    """Freeze the server on demand; always thawed at the end."""
+def paused(
+    mariadb: MariaDBServer, rotation_app: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[], None]]:
+    """Freeze the server on demand (always thawed at the end); short timeouts meanwhile."""
+    monkeypatch.setenv("DB_CONNECT_TIMEOUT_S", "0.5")  # statements time out after 1 s
+    rotation_app.install_runtime(None)
     yield mariadb.pause
     mariadb.resume()
 
