@@ -214,3 +214,28 @@ def test_prod_samconfig_shows_the_replica_region_as_a_commented_example() -> Non
         "ReplicaRegion"
         not in tomllib.loads(text)["prod"]["deploy"]["parameters"]["parameter_overrides"].__str__()
     )
+
+
+def test_the_monitoring_key_lets_each_service_that_writes_with_it_do_so(
+    deployed: Deployed,
+) -> None:
+    statements = deployed.props("MonitoringKey")["KeyPolicy"]["Statement"]
+
+    def for_service(service: str) -> list[dict[str, Any]]:
+        found = []
+        for statement in statements:
+            services = statement["Principal"].get("Service", [])
+            if service in (services if isinstance(services, list) else [services]):
+                found.append(statement)
+        return found
+
+    logs = for_service("logs.ap-northeast-1.amazonaws.com")
+    trail = for_service("cloudtrail.amazonaws.com")
+    describe = [s for s in trail if s["Action"] == "kms:DescribeKey"]
+
+    assert any("kms:GenerateDataKey*" in s["Action"] for s in logs)
+    assert for_service("cloudwatch.amazonaws.com") == for_service("events.amazonaws.com")
+    assert any(s["Action"] == "kms:GenerateDataKey*" for s in trail)
+    # DescribeKey has no encryption context: a context condition would deny it
+    assert describe
+    assert "StringLike" not in describe[0].get("Condition", {})
