@@ -1,0 +1,181 @@
+"""database_connection against the real TLS MariaDB: a rotation never locks the app out."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+from tests.unit.secret_layer.logcheck import remember
+
+from harness.mariadb import write_foreign_ca
+from secret_service import DatabaseAuthError, DatabaseTlsError, SecretService
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from tests.conftest import DatabaseUser
+    from tests.unit.secret_layer.logcheck import LineCapture
+
+    from harness.mariadb import MariaDBServer
+
+pytestmark = pytest.mark.mariadb
+
+NEW_PASSWORD = "rotated-Passw0rd!layer-2"
+
+
+def secret_for(mariadb: MariaDBServer, user: DatabaseUser, password: str) -> str:
+    remember(password)
+    return json.dumps(
+        {
+            "engine": "mariadb",
+            "host": mariadb.host,
+            "port": mariadb.port,
+            "username": user.username,
+            "password": password,
+            "dbname": user.database,
+            "ssl": True,
+        }
+    )
+
+
+def set_password(mariadb: MariaDBServer, user: DatabaseUser, password: str) -> None:
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (user.username, password))
+
+
+def current_user(service: SecretService, secret_id: str) -> str:
+    with service.database_connection(secret_id) as conn, conn.cursor() as cur:
+        cur.execute("SELECT CURRENT_USER()")
+        row = cur.fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+@pytest.fixture
+def db_secret(
+    secretsmanager: SecretsManagerClient, mariadb: MariaDBServer, db_user: DatabaseUser
+) -> str:
+    secretsmanager.create_secret(
+        Name="app/db", SecretString=secret_for(mariadb, db_user, db_user.password)
+    )
+    return "app/db"
+
+
+def test_a_connection_uses_the_cached_credentials_over_verified_tls(
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    db_secret: str,
+) -> None:
+    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
+
+    with service.database_connection(db_secret) as conn, conn.cursor() as cur:
+        cur.execute("SHOW SESSION STATUS LIKE 'Ssl_version'")
+        tls = cur.fetchone()
+    current_user(service, db_secret)
+
+    assert tls is not None
+    assert tls[1].startswith("TLSv1.")
+    assert service.stats().api_calls == 1  # two connections, one secret read
+
+
+def test_a_password_rotated_underneath_the_cache_does_not_lock_the_app_out(
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    db_secret: str,
+    layer_logs: LineCapture,
+) -> None:
+    # Given credentials cached by a first connection
+    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
+    current_user(service, db_secret)
+
+    # When the password changes in the database and in the secret (AWSCURRENT moves)
+    set_password(mariadb, db_user, NEW_PASSWORD)
+    secretsmanager.put_secret_value(
+        SecretId=db_secret, SecretString=secret_for(mariadb, db_user, NEW_PASSWORD)
+    )
+
+    # Then the next connection is refused once, refetches AWSCURRENT, and succeeds
+    assert current_user(service, db_secret).startswith(db_user.username + "@")
+    assert service.stats().api_calls == 2
+    assert service.get_database_credentials(db_secret).password == NEW_PASSWORD
+    refused = [line for line in layer_logs.lines if "database login refused" in line]
+    assert len(refused) == 1
+    assert "'version_stage': 'AWSCURRENT'" in refused[0]
+
+
+def test_inside_a_single_user_rotation_window_awspending_logs_in(
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    db_secret: str,
+) -> None:
+    # Given a rotation between setSecret and finishSecret: the database has the
+    # AWSPENDING password while AWSCURRENT still holds the old one
+    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
+    current_user(service, db_secret)
+    secretsmanager.put_secret_value(
+        SecretId=db_secret,
+        SecretString=secret_for(mariadb, db_user, NEW_PASSWORD),
+        VersionStages=["AWSPENDING"],
+    )
+    set_password(mariadb, db_user, NEW_PASSWORD)
+
+    # When the app connects, Then it logs in with the pending password
+    assert current_user(service, db_secret).startswith(db_user.username + "@")
+
+
+def test_a_password_wrong_everywhere_raises_the_auth_error_after_one_refetch(
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    db_secret: str,
+) -> None:
+    # Given the database password changed but the secret never updated
+    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
+    set_password(mariadb, db_user, NEW_PASSWORD)
+
+    # When the app connects
+    with pytest.raises(DatabaseAuthError) as caught:
+        current_user(service, db_secret)
+
+    # Then it is an auth error naming the user, after one refetch (+ one AWSPENDING look)
+    assert caught.value.username == db_user.username
+    assert caught.value.code == "1045"
+    assert db_user.password not in str(caught.value)
+    assert service.stats().api_calls == 3
+
+
+def test_the_ca_bundle_comes_from_rds_ca_bundle_read_at_first_use(
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    db_secret: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a service created before RDS_CA_BUNDLE is set
+    service = SecretService(secretsmanager)
+    monkeypatch.setenv("RDS_CA_BUNDLE", mariadb.ca_path)
+
+    # When it first connects, the variable is read and the certificate verifies
+    assert current_user(service, db_secret).startswith(db_user.username + "@")
+
+    # And it is not read again: a later change has no effect on this service
+    monkeypatch.setenv("RDS_CA_BUNDLE", "/nonexistent/ca.pem")
+    assert current_user(service, db_secret).startswith(db_user.username + "@")
+
+
+def test_a_ca_that_did_not_sign_the_server_is_a_tls_error(
+    secretsmanager: SecretsManagerClient, db_secret: str, tmp_path: Path
+) -> None:
+    service = SecretService(secretsmanager)
+    foreign_ca = write_foreign_ca(str(tmp_path / "foreign-ca.pem"))
+
+    with (
+        pytest.raises(DatabaseTlsError),
+        service.database_connection(db_secret, ca_bundle_path=foreign_ca),
+    ):
+        pass  # pragma: no cover - the connection is refused
