@@ -258,11 +258,18 @@ def test_secrets_manager_may_invoke_the_rotation_function_only_for_this_account(
     assert permission["FunctionName"] == deployed.arn("RotationFunction")
 
 
-def test_every_role_trusts_one_service_of_this_account(deployed: Deployed) -> None:
+def test_every_role_trusts_exactly_one_service(deployed: Deployed) -> None:
     for name, role in deployed.of_type("AWS::IAM::Role").items():
         for statement in role["AssumeRolePolicyDocument"]["Statement"]:
             assert set(statement["Principal"]) == {"Service"}, name
-            assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT, name
+            assert isinstance(statement["Principal"]["Service"], str), name
+
+
+def test_function_roles_trust_lambda_of_this_account_only(deployed: Deployed) -> None:
+    for name in ("RotationFunctionRole", "HealthCheckFunctionRole", "AppFunctionRole"):
+        [statement] = deployed.props(name)["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Service": "lambda.amazonaws.com"}, name
+        assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT, name
 
 
 def test_each_function_writes_only_its_own_log_group(deployed: Deployed) -> None:
