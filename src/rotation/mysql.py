@@ -65,6 +65,7 @@ _REQUIRE_IN_GRANT = re.compile(r" REQUIRE .*?(?= WITH |$)")
 _REQUIRE_SIMPLE = re.compile(r"^(SSL|X509|NONE)\b")
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
 _MYSQL_REPLACE_SINCE = (8, 0, 13)
+_AURORA_MYSQL_3_BASE = (8, 0, 23)  # every Aurora MySQL 3 release is 8.0.23-compatible or newer
 
 
 class ConnectFn(Protocol):
@@ -94,8 +95,10 @@ def parse_server_version(version: str) -> ServerInfo:
     match = _VERSION.match(version)
     if match:
         numbers = (int(match[1]), int(match[2]), int(match[3]))
+    elif "mysql_aurora" in version and version.startswith("8.0."):
+        numbers = _AURORA_MYSQL_3_BASE  # '8.0.mysql_aurora.3.05.2': Aurora MySQL 3
     else:
-        parts = re.findall(r"\d+", version)[:2]  # '8.0.mysql_aurora...': 8.0.x, x unknown
+        parts = re.findall(r"\d+", version)[:2]  # '5.7.mysql_aurora.2.11.2': 5.7.x
         numbers = (int(parts[0]), int(parts[1]), 0) if len(parts) == 2 else (0, 0, 0)
     return ServerInfo(flavor=flavor, version=numbers)
 
