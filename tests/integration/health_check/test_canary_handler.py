@@ -231,3 +231,37 @@ def test_an_invalid_configuration_fails_the_invocation_naming_the_variable(
 
     with pytest.raises(CanaryConfigError, match="PROBE_TIMEOUT_MS"):
         invoke(canary)
+
+
+def test_a_manual_invocation_with_an_empty_event_runs_the_same_checks(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)
+    canary_env(SECRET_IDS=JWT)
+
+    summary = canary.lambda_handler({}, FakeLambdaContext())
+
+    assert summary["ok"] is True
+    _, logs = stdout_documents(capsys.readouterr().out)
+    started = next(line for line in logs if line["message"] == "canary run started")
+    assert (started["source"], started["detail_type"]) == ("unknown", "unknown")
+
+
+def test_the_configuration_and_client_are_built_once_per_container(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)
+    canary_env(SECRET_IDS=JWT)
+    invoke(canary)
+
+    # a later change of the environment does not reach a warm container
+    monkeypatch.setenv("SECRET_IDS", "goal-mandala-dev-secret-gone")
+    summary = invoke(canary)
+
+    assert [entry["secret_name"] for entry in summary["secrets"]] == [JWT]
