@@ -308,10 +308,6 @@ class MySQLDatabase:
                 require=_require_of(cur, account),
             )
 
-    def server_info(self, creds: DatabaseCredentials) -> ServerInfo:
-        with self._session(creds, use_database=False) as cur:
-            return _server(cur)
-
     # -- internals ---------------------------------------------------------------------
 
     @contextlib.contextmanager

@@ -9,6 +9,7 @@ delivered again, as Secrets Manager retries, and the rotation carries on.
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -418,3 +419,74 @@ def test_set_secret_refuses_when_no_stage_logs_in_and_changes_nothing(
 
     assert rig.logs_in(db_secret.username, "changed-by-hand-1")
     assert staging_labels(rig.sm, db_secret.arn)[token] == ["AWSPENDING"]
+
+
+def test_test_secret_with_a_refused_pending_password_rolls_back_only_the_label(
+    rig: Rig, db_secret: SecretUnderTest
+) -> None:
+    # Given setSecret ran, then someone put the old password back by hand
+    token, event = start(rig.sm, db_secret.arn)
+    rig.invoke(event("createSecret"))
+    rig.invoke(event("setSecret"))
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (db_secret.username, db_secret.password))
+
+    with pytest.raises(RotationTestFailedError) as caught:
+        rig.invoke(event("testSecret"))
+
+    assert caught.value.rolled_back
+    assert rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
+    assert token not in staging_labels(rig.sm, db_secret.arn)
+
+
+def test_a_rollback_with_no_working_login_says_to_fix_it_by_hand(
+    rig: Rig, db_secret: SecretUnderTest
+) -> None:
+    token, event = start(rig.sm, db_secret.arn)
+    rig.invoke(event("createSecret"))
+    rig.invoke(event("setSecret"))
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("ALTER USER %s@'%%' IDENTIFIED BY 'neither-stage-1'", (db_secret.username,))
+
+    with pytest.raises(RotationStateError, match="by hand"):
+        rig.invoke(event("testSecret"))
+
+    assert staging_labels(rig.sm, db_secret.arn)[token] == ["AWSPENDING"]
+
+
+def test_a_first_alternating_rotation_failing_its_test_leaves_the_clone_unused(
+    rig: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = rig.alternating_secret()
+    token, event = start(rig.sm, secret.arn)
+    rig.invoke(event("createSecret"))
+    rig.invoke(event("setSecret"))
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("GRANT PROCESS ON *.* TO %s@'%%'", (secret.username,))
+    capsys.readouterr()
+
+    with pytest.raises(RotationTestFailedError):
+        rig.invoke(event("testSecret"))
+
+    assert '"message":"alternate user left unused"' in capsys.readouterr().out
+    assert rig.logs_in(secret.username, secret.password)
+    assert token not in staging_labels(rig.sm, secret.arn)
+
+
+@pytest.mark.parametrize(
+    ("pending_key", "reason"), [("short", "signingKey"), ("K" * 64, "equals AWSCURRENT")]
+)
+def test_a_bad_pending_signing_key_is_rolled_back(pending_key: str, reason: str, rig: Rig) -> None:
+    doc = {"signingKey": "K" * 64, "algorithm": "HS256", "rotationStrategy": "random-key"}
+    arn = rig.sm.create_secret(Name="app-test-secret-jwt", SecretString=json.dumps(doc))["ARN"]
+    token, event = start(rig.sm, arn)
+    rig.sm.put_secret_value(SecretId=arn, ClientRequestToken=token,
+                            SecretString=json.dumps(doc | {"signingKey": pending_key}),
+                            VersionStages=["AWSPENDING"])  # fmt: skip
+
+    with pytest.raises(RotationTestFailedError, match=reason) as caught:
+        rig.invoke(event("testSecret"))
+
+    assert caught.value.rolled_back
+    assert token not in staging_labels(rig.sm, arn)
+    assert rig.doc(arn)["signingKey"] == "K" * 64
