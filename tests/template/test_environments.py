@@ -239,3 +239,35 @@ def test_the_monitoring_key_lets_each_service_that_writes_with_it_do_so(
     # DescribeKey has no encryption context: a context condition would deny it
     assert describe
     assert "StringLike" not in describe[0].get("Condition", {})
+
+
+# AWS name limits, per resource type and property.
+NAME_LIMITS = {
+    ("AWS::Lambda::Function", "FunctionName"): 64,
+    ("AWS::IAM::Role", "RoleName"): 64,
+    ("AWS::IAM::ManagedPolicy", "ManagedPolicyName"): 128,
+    ("AWS::Events::Rule", "Name"): 64,
+    ("AWS::SNS::Topic", "TopicName"): 256,
+    ("AWS::CloudWatch::Alarm", "AlarmName"): 255,
+    ("AWS::CloudWatch::Dashboard", "DashboardName"): 255,
+    ("AWS::Lambda::LayerVersion", "LayerName"): 140,
+    ("AWS::KMS::Alias", "AliasName"): 256,
+    ("AWS::Logs::LogGroup", "LogGroupName"): 512,
+    ("AWS::SecretsManager::Secret", "Name"): 512,
+    ("AWS::CloudTrail::Trail", "TrailName"): 128,
+}
+
+
+def test_the_longest_app_name_fits_every_aws_name_limit() -> None:
+    deployed = deploy("prod", AppName="a" + "b" * 30, AdditionalReaderRoleName="r" * 64)
+
+    too_long = [
+        (name, prop, len(value))
+        for (kind, prop), limit in NAME_LIMITS.items()
+        for name, props in deployed.of_type(kind).items()
+        if len(value := str(props[prop])) > limit
+    ]
+    patterns = [f["FilterPattern"] for f in deployed.of_type("AWS::Logs::MetricFilter").values()]
+
+    assert too_long == []
+    assert max(len(p) for p in patterns) <= 1024  # CloudWatch Logs' filter pattern limit
