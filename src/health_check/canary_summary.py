@@ -80,6 +80,9 @@ def summarize(run: CanaryRun, *, environment: str) -> dict[str, Any]:
         "ok": report.ok and discovery.error is None,
         "secrets_checked": len(report.reports),
         "secrets_failed": len(report.failed),
+        "rotations_overdue": sum(
+            1 for item in report.reports if item.rotation is not None and item.rotation.overdue
+        ),
         "deadline_exceeded": report.deadline_exceeded,
         "duration_ms": _ms(report.duration_ms),
         "discovery": {

@@ -47,6 +47,7 @@ def test_a_refused_login_is_the_secrets_error_and_fails_the_run() -> None:
 
     assert summary["version"] == SUMMARY_VERSION
     assert (summary["ok"], summary["secrets_checked"], summary["secrets_failed"]) == (False, 1, 1)
+    assert summary["rotations_overdue"] == 0
     (entry,) = summary["secrets"]
     assert entry["secret_name"] == DB.name
     assert entry["latency_ms"] == 3.142
@@ -78,3 +79,15 @@ def test_the_summary_is_plain_json() -> None:
 
     assert json.loads(json.dumps(summary)) == summary
     assert summary["secrets"][0]["database_login"] is None
+
+
+def test_overdue_rotations_are_counted_without_failing_the_secrets() -> None:
+    overdue = SecretReport(
+        target=JWT,
+        retrieval=RetrievalResult(ok=True, latency_ms=1.0),
+        rotation=RotationResult(enabled=True, days_since_last_rotation=45.0, overdue=True),
+    )
+
+    summary = summarize(run(overdue), environment="dev")
+
+    assert (summary["ok"], summary["rotations_overdue"]) == (True, 1)
