@@ -1,0 +1,174 @@
+"""The docs cannot rot silently: commands, names and numbers are checked against the code.
+
+* every ``make <target>`` shown in README.md or docs/ is a real Makefile target;
+* troubleshooting.md has a section for every error type the code defines;
+* operations.md names every metric the canary and the rotation function emit;
+* capacity.md's table is what ``scripts/capacity.py`` computes;
+* links between the docs point at files and sections that exist.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1].parent
+DOCS = ROOT / "docs"
+OWN_DOCS = ("operations", "troubleshooting", "security", "capacity", "architecture")
+ERROR_MODULES = (
+    "src/secret_layer/secret_service/errors.py",
+    "src/rotation/rotation_errors.py",
+    "src/health_check/canary_errors.py",
+)
+
+
+def makefile_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text()
+    return set(re.findall(r"^([a-z][a-z0-9-]*):", text, flags=re.MULTILINE))
+
+
+def code_spans(markdown: str) -> list[str]:
+    """Fenced blocks and inline code: where a doc shows a command."""
+    fenced = re.findall(r"```[a-z]*\n(.*?)```", markdown, flags=re.DOTALL)
+    without = re.sub(r"```.*?```", "", markdown, flags=re.DOTALL)
+    return fenced + re.findall(r"`([^`\n]+)`", without)
+
+
+def make_commands(markdown: str) -> set[str]:
+    found = set()
+    for span in code_spans(markdown):
+        found.update(re.findall(r"(?:^|[\s;&|(])make ([a-z][a-z0-9-]*)", span))
+    return found
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading."""
+    text = re.sub(r"[`*_]", "", heading.strip().lower())
+    return re.sub(r"[^a-z0-9 -]", "", text).replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.DOTALL)
+    return {slug(h) for h in re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)}
+
+
+DOC_FILES = sorted([ROOT / "README.md", *DOCS.glob("*.md")])
+
+
+@pytest.mark.parametrize("path", DOC_FILES, ids=lambda p: p.name)
+def test_every_make_command_shown_is_a_real_target(path: Path) -> None:
+    # Given
+    targets = makefile_targets()
+    # When
+    shown = make_commands(path.read_text())
+    # Then
+    assert shown <= targets, f"{path.name} shows make {sorted(shown - targets)}"
+
+
+def test_the_readme_shows_the_two_quick_start_commands_and_the_tools() -> None:
+    # When
+    shown = make_commands((ROOT / "README.md").read_text())
+    # Then
+    assert {"local", "test", "doctor"} <= shown
+
+
+def test_the_command_finder_sees_commands_and_ignores_prose() -> None:
+    # Given
+    markdown = "To make sure, run `make doctor ENV=prod`.\n```bash\nmake local  # x\n```\n"
+    # When / Then
+    assert make_commands(markdown) == {"doctor", "local"}
+
+
+def error_names(module: str) -> list[str]:
+    tree = ast.parse((ROOT / module).read_text())
+    return [
+        node.name
+        for node in tree.body
+        if isinstance(node, ast.ClassDef) and node.name.endswith("Error")
+    ]
+
+
+@pytest.mark.parametrize("module", ERROR_MODULES)
+def test_troubleshooting_has_a_section_for_every_error_type(module: str) -> None:
+    # Given
+    sections = anchors(DOCS / "troubleshooting.md")
+    # When
+    names = error_names(module)
+    # Then
+    assert names
+    missing = [n for n in names if n.lower() not in sections]
+    assert missing == [], f"docs/troubleshooting.md lacks ### {missing}"
+
+
+def test_operations_names_every_metric_the_functions_emit() -> None:
+    # Given
+    import canary_metrics
+    import rotation_metrics
+
+    text = (DOCS / "operations.md").read_text()
+    # When
+    metrics = set(canary_metrics.METRIC_UNITS) | set(rotation_metrics.METRIC_UNITS)
+    # Then
+    missing = sorted(m for m in metrics if f"`{m}`" not in text)
+    assert missing == [], f"docs/operations.md does not mention {missing}"
+
+
+def test_the_capacity_table_is_what_the_model_computes() -> None:
+    # Given
+    from scripts.capacity import markdown_table
+
+    text = (DOCS / "capacity.md").read_text()
+    # When
+    shown = re.search(
+        r"<!-- capacity-table:start.*?-->\n(.*?)\n<!-- capacity-table:end -->", text, re.DOTALL
+    )
+    # Then
+    assert shown is not None
+    assert shown.group(1) == markdown_table(), "regenerate: python -m scripts.capacity --table"
+
+
+def test_the_capacity_model_matches_the_published_prices() -> None:
+    # Given 1,000 containers, 3 secrets, TTL 300 s
+    from scripts.capacity import estimate
+
+    # When
+    e = estimate(containers=1000, secrets=3, ttl_s=300, canary_minutes=0)
+    # Then 10 calls/s, 25.92 M calls a month at $0.05 per 10,000
+    assert e.app_calls_per_s == 10
+    assert e.calls_per_month == 25_920_000
+    assert e.api_cost_usd_per_month == pytest.approx(129.6)
+    assert e.storage_cost_usd_per_month == pytest.approx(1.2)
+
+
+@pytest.mark.parametrize("name", OWN_DOCS)
+def test_links_between_docs_point_at_existing_files_and_sections(name: str) -> None:
+    # Given
+    path = DOCS / f"{name}.md"
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.DOTALL)
+    # When
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    # Then
+    for link in links:
+        if link.startswith(("http://", "https://")):
+            continue
+        target, _, anchor = link.partition("#")
+        file = (path.parent / target).resolve() if target else path
+        assert file.exists(), f"{name}.md links to missing {target}"
+        if anchor and file.suffix == ".md":
+            assert anchor in anchors(file), f"{name}.md links to missing {link}"
+
+
+def test_the_doctors_hints_point_at_existing_sections() -> None:
+    # Given
+    source = (ROOT / "scripts" / "doctor" / "checks.py").read_text()
+    from scripts.doctor.checks import ALARM_HINTS
+
+    # When
+    referenced = set(re.findall(r"\{OPERATIONS\}#([a-z0-9-]+)", source))
+    referenced |= {keyword for keyword, _ in ALARM_HINTS} | {"alarms"}
+    # Then
+    missing = referenced - anchors(DOCS / "operations.md")
+    assert missing == set(), f"docs/operations.md lacks sections {sorted(missing)}"
