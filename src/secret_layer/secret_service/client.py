@@ -252,14 +252,25 @@ class SecretService:
     def get_jwt_verification_keys(self, secret_id: str) -> tuple[JwtConfig, ...]:
         """The JWT configs that may verify a token: AWSCURRENT, then AWSPREVIOUS.
 
-        Tokens signed just before a rotation still verify with the previous key. A
-        secret without a previous version gives one config; the absence is cached
-        like a value, so this stays a cache hit on every request.
+        Tokens signed just before a rotation still verify with the previous key. The
+        pair is computed once per cached AWSCURRENT version: when AWSCURRENT changes,
+        AWSPREVIOUS is read again with it (so the pair never mixes generations), and a
+        missing AWSPREVIOUS costs one call per version, not one per request.
         """
-        current = self.get_jwt_config(secret_id)
-        previous_entry = self._optional_entry(secret_id, AWSPREVIOUS)
+        entry = self._entry(secret_id, AWSCURRENT, False)
+        keys = entry.views.get(_JwtVerificationKeys)
+        if keys is None:
+            current = self._view(JwtConfig, entry, secret_id)
+            keys = entry.views[_JwtVerificationKeys] = (
+                current,
+                *self._previous_jwt(secret_id, current),
+            )
+        return keys  # type: ignore[return-value]
+
+    def _previous_jwt(self, secret_id: str, current: JwtConfig) -> tuple[JwtConfig, ...]:
+        previous_entry = self._optional_entry(secret_id, AWSPREVIOUS, force_refresh=True)
         if previous_entry is None:
-            return (current,)
+            return ()
         try:
             previous = self._view(JwtConfig, previous_entry, secret_id)
         except SecretFormatError as exc:
@@ -267,10 +278,8 @@ class SecretService:
                 "previous JWT version ignored",
                 extra={"secret_id": secret_id, "field": exc.field, "version_stage": AWSPREVIOUS},
             )
-            return (current,)
-        if previous.signing_key == current.signing_key:
-            return (current,)
-        return (current, previous)
+            return ()
+        return () if previous.signing_key == current.signing_key else (previous,)
 
     def get_many(self, secret_ids: Iterable[str]) -> dict[str, str]:
         """Several secrets' AWSCURRENT strings; misses read with BatchGetSecretValue.
@@ -594,13 +603,15 @@ class SecretService:
                 )
         return values, errors
 
-    def _optional_entry(self, secret_id: str, version_stage: str) -> Entry | None:
+    def _optional_entry(
+        self, secret_id: str, version_stage: str, *, force_refresh: bool = False
+    ) -> Entry | None:
         key: _Key = (secret_id, version_stage)
         until = self._absent.get(key)
-        if until is not None and self._clock() < until:
+        if not force_refresh and until is not None and self._clock() < until:
             return None
         try:
-            return self._entry(secret_id, version_stage, False)
+            return self._entry(secret_id, version_stage, force_refresh)
         except SecretNotFoundError:
             with self._lock:
                 self._absent[key] = self._clock() + self._ttl_s
@@ -632,7 +643,7 @@ class SecretService:
         current = self.get_database_credentials(secret_id)
         if _login_differs(current, refused):
             return AWSCURRENT, current
-        pending_entry = self._optional_entry(secret_id, AWSPENDING)
+        pending_entry = self._optional_entry(secret_id, AWSPENDING, force_refresh=True)
         if pending_entry is None:
             return None
         try:
@@ -688,6 +699,10 @@ class SecretService:
                 "metrics hook failed",
                 extra={"event": event, "secret_id": secret_id, "error_type": type(exc).__name__},
             )
+
+
+class _JwtVerificationKeys:
+    """The key under which an AWSCURRENT entry caches its verification key pair."""
 
 
 # -- module level ----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 from tests.unit.secret_layer.support import get_response
 
-from secret_service import AWSPREVIOUS, SecretConfigError, SecretService
+from secret_service import AWSPREVIOUS, SecretConfigError, SecretFormatError, SecretService
 
 if TYPE_CHECKING:
     from botocore.stub import Stubber
@@ -266,3 +266,18 @@ def test_repr_shows_settings_not_values(stubbed: Stubbed, clock: FakeClock) -> N
 
     assert VALUE not in repr(secrets)
     assert VALUE not in repr(secrets._entries["a"])
+
+
+def test_a_binary_only_secret_is_a_format_error_naming_secret_string(
+    stubbed: Stubbed, clock: FakeClock
+) -> None:
+    client, stubber = stubbed
+    response = get_response("bin", VALUE)
+    del response["SecretString"]
+    response["SecretBinary"] = b"\x00\x01"
+    stubber.add_response("get_secret_value", response)
+
+    with pytest.raises(SecretFormatError) as caught:
+        service(client, clock).get_secret_string("bin")
+
+    assert caught.value.field == "SecretString"

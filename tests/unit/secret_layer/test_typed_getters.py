@@ -17,10 +17,12 @@ from secret_service import (
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from tests.unit.secret_layer.support import FakeClock
 
 DB_PASSWORD = "typed-db-Pw-0a9c!"
 KEY_V1 = "jwt-key-v1-" + "a" * 40
 KEY_V2 = "jwt-key-v2-" + "b" * 40
+KEY_V3 = "jwt-key-v3-" + "c" * 40
 DB_SECRET = {
     "engine": "mysql",
     "host": "db.cluster.internal",
@@ -114,6 +116,29 @@ def test_jwt_verification_keys_without_a_previous_version_cost_no_extra_calls(
     # Then there is one key, and the missing AWSPREVIOUS was asked for only once
     assert [k.signing_key for k in first] == [KEY_V1]
     assert secrets.stats().api_calls == 2
+
+
+def test_verification_keys_never_mix_generations_after_a_second_rotation(
+    sm: SecretsManagerClient, clock: FakeClock
+) -> None:
+    # Given AWSCURRENT cached at t=0 and the key pair first asked for at t=30
+    create_secret(sm, "app/jwt", json.dumps({"signingKey": KEY_V1}))
+    put_value(sm, "app/jwt", json.dumps({"signingKey": KEY_V2}))
+    secrets = SecretService(sm, ttl_s=60, clock=clock, random=lambda: 0.0)
+    secrets.get_jwt_config("app/jwt")
+    clock.advance(30)
+    assert [k.signing_key for k in secrets.get_jwt_verification_keys("app/jwt")] == [
+        KEY_V2,
+        KEY_V1,
+    ]
+
+    # When the secret rotates again and AWSCURRENT's TTL (not yet AWSPREVIOUS's) passes
+    put_value(sm, "app/jwt", json.dumps({"signingKey": KEY_V3}))
+    clock.advance(31)
+    keys = secrets.get_jwt_verification_keys("app/jwt")
+
+    # Then the pair is the new current and the key it replaced, not the one before
+    assert [k.signing_key for k in keys] == [KEY_V3, KEY_V2]
 
 
 def test_a_malformed_previous_jwt_version_is_ignored(sm: SecretsManagerClient) -> None:
