@@ -181,6 +181,8 @@ def lambda_handler(
                 "error_message": run.discovery.error.message,
             },
         )
+    if not run.report.reports:
+        logger.warning("no secret to check", extra={"tag_key": config.secret_tag_key})
     for report in run.report.reports:
         log = logger.info if report.ok else logger.warning
         log("secret checked", extra=secret_fields(report))

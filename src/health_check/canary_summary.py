@@ -77,7 +77,7 @@ def summarize(run: CanaryRun, *, environment: str) -> dict[str, Any]:
     return {
         "version": SUMMARY_VERSION,
         "environment": environment,
-        "ok": report.ok and discovery.error is None,
+        "ok": report.ok and discovery.error is None and bool(report.reports),
         "secrets_checked": len(report.reports),
         "secrets_failed": len(report.failed),
         "rotations_overdue": sum(

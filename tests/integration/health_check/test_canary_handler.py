@@ -265,3 +265,22 @@ def test_the_configuration_and_client_are_built_once_per_container(
     summary = invoke(canary)
 
     assert [entry["secret_name"] for entry in summary["secrets"]] == [JWT]
+
+
+def test_a_discovery_that_finds_nothing_is_not_ok(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given no secret carries the tag the canary looks for
+    secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)
+    canary_env(SECRET_IDS="", SECRET_TAG_KEY="goal-mandala:canary")
+
+    summary = invoke(canary)
+
+    # Then the run says so: nothing checked is not a pass, and no metric is published
+    assert (summary["ok"], summary["secrets_checked"]) == (False, 0)
+    emf, logs = stdout_documents(capsys.readouterr().out)
+    assert emf == []
+    assert any(line["message"] == "no secret to check" for line in logs)
