@@ -268,6 +268,7 @@ class _Progress:
         self.target = target
         self.stage = "queued"
         self.results: dict[str, Any] = {}
+        self._report: SecretReport | None = None
 
     def start(self, stage: str) -> bool:
         with self._lock:
@@ -282,8 +283,13 @@ class _Progress:
                 self.results[stage] = result
 
     def close(self) -> SecretReport:
-        """Freeze the results; a stage still running becomes a deadline failure."""
+        """Freeze the results; a stage still running becomes a deadline failure.
+
+        The first close decides: later calls return the same report.
+        """
         with self._lock:
+            if self._report is not None:
+                return self._report
             self._closed = True
             results = dict(self.results)
             stage = self.stage
@@ -301,12 +307,15 @@ class _Progress:
                 results["rotation"] = RotationResult(error=failure)
             else:
                 results["login"] = LoginResult(ok=False, error=failure)
-        return SecretReport(
+        report = SecretReport(
             target=self.target,
             retrieval=results["retrieval"],
             rotation=results.get("rotation"),
             login=results.get("login"),
         )
+        with self._lock:
+            self._report = self._report or report
+            return self._report
 
 
 def probe_secret(
