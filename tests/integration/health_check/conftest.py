@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import boto3
 import pytest
 from tests.integration.health_check.canary_support import NAMESPACE, SERVICE
 
@@ -49,3 +50,16 @@ def canary_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
             monkeypatch.setenv(name, value)
 
     return apply
+
+
+@pytest.fixture
+def boto3_session(aws: None) -> Iterator[boto3.Session]:
+    """A fresh default boto3 session (made after moto started), dropped afterwards.
+
+    Clients made with ``boto3.client()`` during the test, the canary's included,
+    inherit the event hooks registered on it; none outlive the test.
+    """
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    yield boto3.DEFAULT_SESSION
+    boto3.DEFAULT_SESSION = None

@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
 from tests.integration.health_check.canary_support import (
     NAMESPACE,
@@ -25,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from types import ModuleType
 
+    import boto3
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 JWT = "goal-mandala-dev-secret-jwt"
@@ -140,15 +140,12 @@ def test_a_throttled_secret_fails_alone(
     canary: ModuleType,
     canary_env: Callable[..., None],
     secretsmanager: SecretsManagerClient,
+    boto3_session: boto3.Session,
 ) -> None:
     # Given Secrets Manager throttles every read of one secret
     secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)
     secretsmanager.create_secret(Name=API, SecretString=API_VALUE)
-    boto3.setup_default_session()  # after mock_aws started: the canary's client inherits it
-    assert boto3.DEFAULT_SESSION is not None
-    boto3.DEFAULT_SESSION.events.register(
-        "before-call.secrets-manager.GetSecretValue", throttle_hook(JWT)
-    )
+    boto3_session.events.register("before-call.secrets-manager.GetSecretValue", throttle_hook(JWT))
     canary_env(SECRET_IDS=f"{JWT},{API}")
 
     summary = invoke(canary)
