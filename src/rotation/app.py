@@ -80,7 +80,9 @@ class Runtime:
                 read_timeout_s=config.read_timeout_s,
             ),
             logger=Logger(service=config.service_name, stream=_CurrentStdout()),  # type: ignore[arg-type]
-            metrics=Metrics(namespace=config.metrics_namespace, service=config.service_name),
+            # service="": Powertools would add a `service` dimension, and the alarms and
+            # dashboard select exactly rotation_metrics.DIMENSIONS.
+            metrics=Metrics(namespace=config.metrics_namespace, service=""),
         )
 
 

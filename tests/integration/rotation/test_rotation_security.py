@@ -223,7 +223,7 @@ def test_metrics_use_the_contract_names_units_and_dimensions(
     for doc in documents:
         directive = doc["_aws"]["CloudWatchMetrics"][0]
         assert directive["Namespace"] == "SecretsGuardTest"
-        assert set(rotation_metrics.DIMENSIONS) <= set(directive["Dimensions"][0])
+        assert directive["Dimensions"] == [list(rotation_metrics.DIMENSIONS)]
         assert doc["Environment"] == "test"
         assert doc["SecretName"] == db_secret.name
         for metric in directive["Metrics"]:
