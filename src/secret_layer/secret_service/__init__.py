@@ -31,7 +31,12 @@ from secret_service.errors import (
     SecretThrottledError,
     SecretUnavailableError,
 )
-from secret_service.models import DatabaseCredentials, ExternalApiCredentials, JwtConfig
+from secret_service.models import (
+    DatabaseCredentials,
+    ExternalApiCredentials,
+    ExternalApis,
+    JwtConfig,
+)
 
 __all__ = [
     "AWSCURRENT",
@@ -44,6 +49,7 @@ __all__ = [
     "DatabaseTlsError",
     "DatabaseUnreachableError",
     "ExternalApiCredentials",
+    "ExternalApis",
     "JwtConfig",
     "MetricsHook",
     "RetryPolicy",

@@ -28,6 +28,7 @@ from secret_service.errors import (
 from secret_service.models import (
     DatabaseCredentials,
     ExternalApiCredentials,
+    ExternalApis,
     JwtConfig,
     parse_secret_json,
 )
@@ -58,7 +59,7 @@ AWSPENDING = "AWSPENDING"
 logger = logging.getLogger("secret_service")
 
 _RETRYABLE = (SecretThrottledError, SecretUnavailableError)
-_Model = TypeVar("_Model", DatabaseCredentials, JwtConfig, ExternalApiCredentials)
+_Model = TypeVar("_Model", DatabaseCredentials, JwtConfig, ExternalApis)
 _Key = str | tuple[str, str]
 _T = TypeVar("_T")
 
@@ -244,10 +245,26 @@ class SecretService:
         return self._typed(JwtConfig, secret_id, version_stage, force_refresh)
 
     def get_external_api_credentials(
-        self, secret_id: str, *, version_stage: str = AWSCURRENT, force_refresh: bool = False
+        self,
+        secret_id: str,
+        *,
+        name: str | None = None,
+        version_stage: str = AWSCURRENT,
+        force_refresh: bool = False,
     ) -> ExternalApiCredentials:
-        """The secret as :class:`ExternalApiCredentials` (Bedrock, SES, others by name)."""
-        return self._typed(ExternalApiCredentials, secret_id, version_stage, force_refresh)
+        """One external API's credentials (Bedrock, SES, others by name).
+
+        The secret holds ``{"<name>": {...}, ...}`` (or one flat ``{"provider", ...}``
+        document); ``name`` picks the entry, and may be left out when there is one.
+        """
+        apis = self._typed(ExternalApis, secret_id, version_stage, force_refresh)
+        return apis.select(name, secret_id=secret_id)
+
+    def get_external_apis(
+        self, secret_id: str, *, version_stage: str = AWSCURRENT, force_refresh: bool = False
+    ) -> ExternalApis:
+        """Every external API the secret holds, validated, by name."""
+        return self._typed(ExternalApis, secret_id, version_stage, force_refresh)
 
     def get_jwt_verification_keys(self, secret_id: str) -> tuple[JwtConfig, ...]:
         """The JWT configs that may verify a token: AWSCURRENT, then AWSPREVIOUS.

@@ -19,6 +19,7 @@ __all__ = [
     "MYSQL_ENGINES",
     "DatabaseCredentials",
     "ExternalApiCredentials",
+    "ExternalApis",
     "JwtConfig",
     "parse_secret_json",
 ]
@@ -350,3 +351,85 @@ class ExternalApiCredentials:
     def with_changes(self, **changes: Any) -> Self:
         """A copy with some fields replaced (e.g. a new API key)."""
         return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalApis:
+    """Every external API one secret holds, by name: ``{"bedrock": {...}, "ses": {...}}``.
+
+    Each value is an :class:`ExternalApiCredentials` document whose ``provider``
+    defaults to its name (so ``{"ses": {"username", "password", "region"}}`` is an SES
+    entry). A flat single-API document (with a top-level ``"provider"``) is accepted
+    too, as one entry named after its provider. Errors name the entry and its field,
+    e.g. ``field == "ses.password"``.
+    """
+
+    apis: MappingProxyType[str, ExternalApiCredentials]
+
+    @classmethod
+    def from_secret_string(cls, secret_string: str, *, secret_id: str | None = None) -> Self:
+        return cls.from_mapping(
+            parse_secret_json(secret_string, secret_id=secret_id), secret_id=secret_id
+        )
+
+    @classmethod
+    def from_mapping(cls, doc: dict[str, Any], *, secret_id: str | None = None) -> Self:
+        if "provider" in doc:
+            single = ExternalApiCredentials.from_mapping(doc, secret_id=secret_id)
+            return cls(MappingProxyType({single.provider: single}))
+        if not doc:
+            raise SecretFormatError(
+                f"external API secret {secret_id or '?'} holds no API; store "
+                '{"<name>": {"provider": ..., "apiKey": ...}} entries (e.g. "bedrock", "ses")',
+                secret_id=secret_id,
+            )
+        apis: dict[str, ExternalApiCredentials] = {}
+        for name, entry in doc.items():
+            if not isinstance(entry, dict):
+                raise SecretFormatError(
+                    f"external API secret {secret_id or '?'} entry '{name}' must be a JSON "
+                    f"object (found {type(entry).__name__})",
+                    secret_id=secret_id,
+                    field=name,
+                )
+            try:
+                apis[name] = ExternalApiCredentials.from_mapping(
+                    {"provider": name, **entry}, secret_id=secret_id
+                )
+            except SecretFormatError as exc:
+                raise SecretFormatError(
+                    f"{exc} (in entry '{name}')",
+                    secret_id=secret_id,
+                    field=f"{name}.{exc.field}" if exc.field else name,
+                ) from None
+        return cls(MappingProxyType(apis))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self.apis)
+
+    def __getitem__(self, name: str) -> ExternalApiCredentials:
+        return self.apis[name]
+
+    def select(self, name: str | None, *, secret_id: str | None = None) -> ExternalApiCredentials:
+        """The entry ``name``; with ``None``, the only entry (an error if there are several)."""
+        if name is None:
+            if len(self.apis) == 1:
+                return next(iter(self.apis.values()))
+            raise SecretFormatError(
+                f"external API secret {secret_id or '?'} holds {len(self.apis)} APIs "
+                f"({', '.join(self.apis)}); pass name= to choose one",
+                secret_id=secret_id,
+            )
+        try:
+            return self.apis[name]
+        except KeyError:
+            raise SecretFormatError(
+                f"external API secret {secret_id or '?'} has no '{name}' entry "
+                f"(it has: {', '.join(self.apis)}); add it to the secret",
+                secret_id=secret_id,
+                field=name,
+            ) from None
+
+    def to_secret_dict(self) -> dict[str, Any]:
+        return {name: api.to_secret_dict() for name, api in self.apis.items()}

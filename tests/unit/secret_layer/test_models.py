@@ -9,6 +9,7 @@ import pytest
 from secret_service import (
     DatabaseCredentials,
     ExternalApiCredentials,
+    ExternalApis,
     JwtConfig,
     SecretFormatError,
 )
@@ -140,3 +141,41 @@ def test_external_api_credentials_round_trip_and_hide_secrets() -> None:
     assert creds.to_secret_dict() == document
     assert API_KEY not in repr(creds)
     assert creds.with_changes(api_key="new").api_key == "new"
+
+
+def test_external_apis_round_trip_by_name() -> None:
+    document = {
+        "bedrock": {"provider": "bedrock", "apiKey": API_KEY, "region": "us-east-1"},
+        "crm": {"provider": "salesforce", "username": "u", "password": "p", "tenant": "t"},
+    }
+
+    apis = ExternalApis.from_secret_string(json.dumps(document), secret_id="ext")
+
+    assert apis.names == ("bedrock", "crm")
+    assert apis["crm"].provider == "salesforce"
+    assert apis.to_secret_dict() == document
+    assert API_KEY not in repr(apis)
+
+
+def test_a_flat_document_is_one_api_named_after_its_provider() -> None:
+    apis = ExternalApis.from_secret_string(json.dumps({"provider": "stripe", "apiKey": API_KEY}))
+
+    assert apis.select(None).provider == "stripe"
+    assert apis.names == ("stripe",)
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        ({"ses": "not-an-object"}, "ses"),
+        ({}, None),
+        ({"bedrock": {"region": "r"}}, "bedrock.apiKey"),
+    ],
+)
+def test_external_apis_errors_name_the_entry(
+    document: dict[str, object], field: str | None
+) -> None:
+    with pytest.raises(SecretFormatError) as caught:
+        ExternalApis.from_secret_string(json.dumps(document), secret_id="ext")
+
+    assert caught.value.field == field

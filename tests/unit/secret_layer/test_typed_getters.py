@@ -184,3 +184,58 @@ def test_external_api_credentials_by_provider(
     for secret in (document.get("apiKey"), document.get("password")):
         if secret:
             assert secret not in repr(creds)
+
+
+TEMPLATE_SHAPE = {  # what template.yaml stores, filled in after deployment
+    "bedrock": {"provider": "bedrock", "apiKey": "bedrock-key-named-4", "region": "us-east-1"},
+    "ses": {
+        "provider": "ses",
+        "username": "AKIAEXAMPLESMTP",
+        "password": "ses-smtp-named-5",
+        "region": "us-east-1",
+    },
+    "stripe": {"apiKey": "sk-named-6"},
+}
+
+
+def test_one_secret_holding_several_apis_is_read_by_name(sm: SecretsManagerClient) -> None:
+    create_secret(sm, "app/external-apis", json.dumps(TEMPLATE_SHAPE))
+    secrets = SecretService(sm)
+
+    bedrock = secrets.get_external_api_credentials("app/external-apis", name="bedrock")
+    ses = secrets.get_external_api_credentials("app/external-apis", name="ses")
+    stripe = secrets.get_external_api_credentials("app/external-apis", name="stripe")
+
+    assert (bedrock.api_key, bedrock.region) == ("bedrock-key-named-4", "us-east-1")
+    assert (ses.username, ses.password) == ("AKIAEXAMPLESMTP", "ses-smtp-named-5")
+    assert stripe.provider == "stripe"  # the provider defaults to the entry's name
+    assert secrets.get_external_apis("app/external-apis").names == ("bedrock", "ses", "stripe")
+    assert secrets.stats().api_calls == 1
+
+
+def test_several_apis_without_a_name_is_an_error_listing_them(sm: SecretsManagerClient) -> None:
+    create_secret(sm, "app/external-apis", json.dumps(TEMPLATE_SHAPE))
+
+    with pytest.raises(SecretFormatError, match=r"holds 3 APIs \(bedrock, ses, stripe\)"):
+        SecretService(sm).get_external_api_credentials("app/external-apis")
+
+
+def test_an_unknown_api_name_is_named(sm: SecretsManagerClient) -> None:
+    create_secret(sm, "app/external-apis", json.dumps(TEMPLATE_SHAPE))
+
+    with pytest.raises(SecretFormatError) as caught:
+        SecretService(sm).get_external_api_credentials("app/external-apis", name="sendgrid")
+
+    assert caught.value.field == "sendgrid"
+
+
+def test_an_unfilled_entry_names_the_entry_and_field(sm: SecretsManagerClient) -> None:
+    # Given the template's placeholder, before the values are filled in
+    unfilled = {"ses": {"provider": "ses", "username": "", "password": "", "region": "r"}}
+    create_secret(sm, "app/external-apis", json.dumps(unfilled))
+
+    with pytest.raises(SecretFormatError) as caught:
+        SecretService(sm).get_external_apis("app/external-apis")
+
+    assert caught.value.field == "ses.username"
+    assert "entry 'ses'" in str(caught.value)
