@@ -304,6 +304,27 @@ class Flow:
                 f"AWSPREVIOUS ({before['username']}) still logs in until the next rotation",
                 world.db.logs_in(before["username"], before["password"]),
             )
+        self._rotate_jwt(outcome, invoke)
+
+    def _rotate_jwt(self, outcome: StepOutcome, invoke: Callable[[dict[str, Any]], object]) -> None:
+        """The JWT key (strategy random-key): a token signed before still verifies."""
+        world = self.world
+        name = world.secrets["jwt"].name
+        old_key = self.app.get_jwt_config(name).signing_key
+        token = rotate(invoke, world.client, world.secrets["jwt"].arn)
+        self.app.invalidate(name)  # as the TTL would, later
+        keys = [k.signing_key for k in self.app.get_jwt_verification_keys(name)]
+        self.console.detail(
+            f"JWT key rotated (random-key, {len(keys[0])} characters); verification keys: "
+            f"{len(keys)} (AWSCURRENT, AWSPREVIOUS)"
+        )
+        self._check(
+            outcome,
+            "JWT: AWSCURRENT is a new key, the old one still verifies as AWSPREVIOUS",
+            world.version_with("jwt", "AWSCURRENT") == token
+            and keys[0] != old_key
+            and old_key in keys[1:],
+        )
 
     # -- canary ------------------------------------------------------------------------
 
