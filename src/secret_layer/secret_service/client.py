@@ -383,7 +383,8 @@ class SecretService:
         try:
             yield connection
         finally:
-            connection.close()
+            if connection.open:  # the caller may have closed it already
+                connection.close()
 
     # -- cache management ---------------------------------------------------------------
 

@@ -179,3 +179,14 @@ def test_a_ca_that_did_not_sign_the_server_is_a_tls_error(
         service.database_connection(db_secret, ca_bundle_path=foreign_ca),
     ):
         pass  # pragma: no cover - the connection is refused
+
+
+def test_a_connection_closed_inside_the_block_is_not_closed_twice(
+    secretsmanager: SecretsManagerClient, mariadb: MariaDBServer, db_secret: str
+) -> None:
+    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
+
+    with service.database_connection(db_secret) as conn:
+        conn.close()
+
+    assert not conn.open
