@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import pytest
 
     from harness.aws import MotoServer
+    from harness.mariadb import MariaDBServer
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -143,3 +144,34 @@ def test_the_products_template_yields_the_documented_names() -> None:
             f"{prefix}-secret-jwt",
             f"{prefix}-secret-external-apis",
         }
+
+
+def test_the_doctor_reads_what_make_local_created_with_the_products_template(
+    mariadb: MariaDBServer,
+) -> None:
+    # Given make local's world (key and secrets as template.yaml makes them, on a moto
+    # server), which has no stack, roles or alarms
+    from scripts.doctor.aws_adapter import AwsAdapter
+    from scripts.doctor.checks import Status, run_checks
+    from scripts.local_run.config import LocalConfig
+    from scripts.local_run.world import LocalWorld
+
+    config = LocalConfig(
+        db_host=mariadb.host,
+        db_port=mariadb.port,
+        db_admin_user=mariadb.admin_user,
+        db_admin_password=mariadb.admin_password,
+        db_ca_path=mariadb.ca_path,
+    )
+    expected = from_template(DeployedTemplate.for_environment("dev"))
+    # When
+    with LocalWorld(config=config, progress=lambda *_: None) as world:
+        results = run_checks(AwsAdapter(region=world.region), expected)
+    # Then the parts that exist pass under the template's names; the rest fail with hints
+    verdicts = {(r.check, r.target): r.status for r in results}
+    assert verdicts[("kms key", "alias/goal-mandala-dev-secrets-key")] is Status.PASS
+    for kind in ("database", "jwt", "external-apis"):
+        assert verdicts[(f"secret {kind}", f"goal-mandala-dev-secret-{kind}")] is Status.PASS
+    assert verdicts[("stack deployed", "goal-mandala-dev-secrets")] is Status.FAIL
+    assert verdicts[("cloudtrail", "-")] is Status.SKIP  # dev has no trail
+    assert all(r.hint for r in results if r.failed)
