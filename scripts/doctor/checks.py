@@ -197,12 +197,19 @@ def check_key(ctx: _Context) -> list[CheckResult]:
 
 
 def _validate_format(kind: str, value: str, secret_id: str) -> None:
-    from secret_service.models import DatabaseCredentials, JwtConfig, parse_secret_json
+    from secret_service.models import (
+        DatabaseCredentials,
+        ExternalApis,
+        JwtConfig,
+        parse_secret_json,
+    )
 
     if kind == "database":
         DatabaseCredentials.from_secret_string(value, secret_id=secret_id)
     elif kind == "jwt":
         JwtConfig.from_secret_string(value, secret_id=secret_id)
+    elif kind == "external-apis":  # created empty: operators fill it in (docs/deploy.md)
+        ExternalApis.from_secret_string(value, secret_id=secret_id)
     else:
         parse_secret_json(value, secret_id=secret_id)
 

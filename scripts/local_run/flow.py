@@ -211,9 +211,15 @@ class Flow:
             f"{len(jwt.signing_key)}-character key)",
             len(jwt.signing_key) >= 32,
         )
-        document = self.app.get_secret_json(names["external-apis"])
+        apis = self.app.get_external_apis(names["external-apis"]).apis
         self._check(
-            outcome, f"external API secret readable (entries: {', '.join(sorted(document))})", True
+            outcome,
+            "external API secret valid ("
+            + ", ".join(
+                f"{name}: {api.provider}, {api.region}" for name, api in sorted(apis.items())
+            )
+            + ")",
+            bool(apis),
         )
         stats = self.app.stats()
         self.console.detail(f"layer stats: {stats}")

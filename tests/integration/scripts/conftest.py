@@ -33,7 +33,9 @@ SECRET_VALUES = {
         "dbname": "app",
     },
     "jwt": {"signingKey": "jwt-Signing-Key-" + "k" * 48, "algorithm": "HS256"},
-    "external-apis": {"ses": {"apiKey": "ses-Api-Key-Value-51d2"}},
+    "external-apis": {
+        "bedrock": {"provider": "bedrock", "apiKey": "ses-Api-Key-Value-51d2", "region": "r"}
+    },
 }
 READ_POLICY = json.dumps(
     {

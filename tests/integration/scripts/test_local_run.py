@@ -30,13 +30,13 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.mariadb
 
-# Known cross-part bug, reported to the lead: template.yaml (and docs/deploy.md) store the
-# external API secret as {"bedrock": {...}, "ses": {...}}, while the layer's
-# ExternalApiCredentials - and so the canary - read one flat {"provider", ...} document.
-# make local shows it at step 3. Strict: when the two agree this test passes, and the
-# marker must go.
+# Known cross-part gap, reported to the lead: template.yaml stores the external API
+# secret as {"bedrock": {...}, "ses": {...}}; the layer reads it (ExternalApis) but the
+# canary still validates it as one flat {"provider", ...} document, so step 3 fails.
+# Strict: when the canary reads the template's shape this test passes, and the marker
+# must go.
 EXTERNAL_APIS_SHAPE_BUG = pytest.mark.xfail(
-    strict=True, reason="template's external-apis shape is not the layer's (step 3 fails)"
+    strict=True, reason="the canary validates external-apis as one flat document (step 3 fails)"
 )
 
 
