@@ -55,10 +55,16 @@ def anchors(path: Path) -> set[str]:
     return {slug(h) for h in re.findall(r"^#+ (.+)$", text, flags=re.MULTILINE)}
 
 
-DOC_FILES = sorted([ROOT / "README.md", *DOCS.glob("*.md")])
+DOC_FILES = sorted(
+    [
+        ROOT / "README.md",
+        *DOCS.glob("*.md"),
+        *(p for p in ROOT.glob("*/README.md") if not p.parent.name.startswith(".")),
+    ]
+)
 
 
-@pytest.mark.parametrize("path", DOC_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", DOC_FILES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_make_command_shown_is_a_real_target(path: Path) -> None:
     # Given
     targets = makefile_targets()
