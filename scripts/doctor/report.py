@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["render_json", "render_table", "summary"]
 
-_MAX_TARGET = 48
+_MAX_TARGET = 64
 
 
 def summary(results: Sequence[CheckResult]) -> str:
