@@ -198,9 +198,12 @@ class SecretService:
         version) and never serves a stale value: a failure raises.
         """
         if not force_refresh:
-            entry = self._entries.get(
-                secret_id if version_stage == AWSCURRENT else (secret_id, version_stage)
-            )
+            try:
+                entry = self._entries.get(
+                    secret_id if version_stage == AWSCURRENT else (secret_id, version_stage)
+                )
+            except TypeError:  # an unhashable id: _load raises the typed error
+                entry = None
             if entry is not None:
                 now = self._clock()
                 if now < entry.expires_at:
@@ -422,9 +425,12 @@ class SecretService:
 
     def _entry(self, secret_id: str, version_stage: str, force_refresh: bool) -> Entry:
         if not force_refresh:
-            entry = self._entries.get(
-                secret_id if version_stage == AWSCURRENT else (secret_id, version_stage)
-            )
+            try:
+                entry = self._entries.get(
+                    secret_id if version_stage == AWSCURRENT else (secret_id, version_stage)
+                )
+            except TypeError:  # an unhashable id: _load raises the typed error
+                entry = None
             if entry is not None:
                 now = self._clock()
                 if now < entry.expires_at:

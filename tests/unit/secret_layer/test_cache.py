@@ -226,7 +226,7 @@ def test_get_secret_json_returns_a_copy_the_caller_may_change(
     assert secrets.stats().api_calls == 2
 
 
-@pytest.mark.parametrize("bad_id", ["", "   ", None, 42])
+@pytest.mark.parametrize("bad_id", ["", "   ", None, 42, ["a"]])
 def test_a_bad_secret_id_is_refused_before_any_call(
     stubbed: Stubbed, clock: FakeClock, bad_id: object
 ) -> None:
