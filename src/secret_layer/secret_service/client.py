@@ -95,7 +95,7 @@ class SecretService:
         sleep: Callable[[float], None] = time.sleep,
         random: Callable[[], float] = _random.random,
         jitter_ratio: float = 0.1,
-        max_attempts: int = 5,
+        max_attempts: int = 8,
         max_total_s: float = 5.0,
         base_delay_s: float = 0.05,
         max_delay_s: float = 1.0,

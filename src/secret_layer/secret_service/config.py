@@ -38,7 +38,7 @@ class RetryPolicy:
     unless that wait would cross ``max_total_s`` since the first attempt began.
     """
 
-    max_attempts: int = 5
+    max_attempts: int = 8
     base_delay_s: float = 0.05
     max_delay_s: float = 1.0
     max_total_s: float = 5.0
@@ -79,7 +79,7 @@ class ServiceConfig:
     ttl_s: float = 300.0
     max_entries: int = 100
     max_stale_s: float = 900.0
-    max_attempts: int = 5
+    max_attempts: int = 8
     max_total_s: float = 5.0
     connect_timeout_s: float = 2.0
     read_timeout_s: float = 5.0

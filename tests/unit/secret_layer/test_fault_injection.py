@@ -26,9 +26,7 @@ def test_with_30_percent_of_calls_throttled_1000_reads_all_succeed(
     draw = random.Random(30)
     faults = FaultInjector(lambda: "throttle" if draw.random() < 0.3 else None)
     faults.install(sm)
-    secrets = SecretService(
-        sm, ttl_s=1, clock=clock, sleep=clock.sleep, max_attempts=8, max_total_s=30
-    )
+    secrets = SecretService(sm, ttl_s=1, clock=clock, sleep=clock.sleep)  # default retries
 
     # When 1,000 reads each go to the API (the TTL passes between reads)
     values = []
