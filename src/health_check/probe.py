@@ -31,7 +31,7 @@ from canary_targets import SecretKind, SecretTarget, build_targets
 from secret_service.errors import SecretFormatError, SecretServiceError
 from secret_service.models import (
     DatabaseCredentials,
-    ExternalApiCredentials,
+    ExternalApis,
     JwtConfig,
 )
 
@@ -201,7 +201,7 @@ def validate_value(
     if kind is SecretKind.JWT:
         JwtConfig.from_secret_string(secret_string, secret_id=secret_id)
     elif kind is SecretKind.EXTERNAL_API:
-        ExternalApiCredentials.from_secret_string(secret_string, secret_id=secret_id)
+        ExternalApis.from_secret_string(secret_string, secret_id=secret_id)
     elif not secret_string.strip():
         raise SecretFormatError(
             f"secret {secret_id} is empty; store its value", secret_id=secret_id

@@ -30,15 +30,6 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.mariadb
 
-# Known cross-part gap, reported to the lead: template.yaml stores the external API
-# secret as {"bedrock": {...}, "ses": {...}}; the layer reads it (ExternalApis) but the
-# canary still validates it as one flat {"provider", ...} document, so step 3 fails.
-# Strict: when the canary reads the template's shape this test passes, and the marker
-# must go.
-EXTERNAL_APIS_SHAPE_BUG = pytest.mark.xfail(
-    strict=True, reason="the canary validates external-apis as one flat document (step 3 fails)"
-)
-
 
 def port_open(port: int) -> bool:
     with socket.socket() as probe:
@@ -147,7 +138,6 @@ def test_everything_started_is_stopped(default_run: Run) -> None:
     assert not any(port_open(p) for p in ports)
 
 
-@EXTERNAL_APIS_SHAPE_BUG
 def test_the_whole_local_flow_holds(default_run: Run) -> None:
     # Then
     assert default_run.status == 0, default_run.out

@@ -190,6 +190,34 @@ def test_a_malformed_value_fails_retrieval_naming_the_field_not_the_value(
     assert "too-short-key" not in report.error.message
 
 
+def test_the_templates_named_bundle_of_external_apis_is_accepted(reader: FakeReader) -> None:
+    # Given the shape template.yaml stores: one entry per API, by name
+    reader.values[API.secret_id] = json.dumps(
+        {
+            "bedrock": {"provider": "bedrock", "apiKey": "br-unit-key", "region": "us-east-1"},
+            "ses": {"username": "AKIAUNIT", "password": "ses-unit-pw", "region": "us-east-1"},
+        }
+    )
+
+    report = probe(API, reader)
+
+    assert report.ok is True
+    assert report.error is None
+
+
+def test_an_unfilled_external_api_entry_is_malformed_naming_the_entry(reader: FakeReader) -> None:
+    # Given the placeholder the stack deploys before an operator fills the key in
+    reader.values[API.secret_id] = json.dumps(
+        {"bedrock": {"provider": "bedrock", "apiKey": "", "region": "us-east-1"}}
+    )
+
+    report = probe(API, reader)
+
+    assert report.error is not None
+    assert report.error.error_type == "SecretFormatError"
+    assert "bedrock" in report.error.message
+
+
 def test_a_value_that_is_not_json_fails_a_typed_kind(reader: FakeReader) -> None:
     reader.values[API.secret_id] = "sk-not-json-value"
 
