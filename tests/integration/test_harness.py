@@ -113,3 +113,19 @@ def test_secrets_manager_round_trip_over_http(moto_server: MotoServer) -> None:
         assert client.meta.endpoint_url.startswith("http://127.0.0.1:")
     finally:
         client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+
+
+def test_a_non_latin1_password_logs_in(mariadb: MariaDBServer, db_user: DatabaseUser) -> None:
+    # Given the user's password is changed to one with characters outside latin-1
+    password = "pässwörd-日本語-🔑"
+    with mariadb.admin_connection(charset="utf8mb4") as admin, admin.cursor() as cur:
+        cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (db_user.username, password))
+
+    # When the connector logs in with it, Then the server accepts it
+    conn = connect(creds_for(mariadb, db_user, password=password), ca_bundle_path=mariadb.ca_path)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT CURRENT_USER()")
+        row = cur.fetchone()
+
+    assert row is not None
+    assert row[0].startswith(db_user.username + "@")

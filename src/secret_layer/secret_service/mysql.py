@@ -92,7 +92,9 @@ def connect(
             host=credentials.host,
             port=credentials.port,
             user=credentials.username,
-            password=credentials.password,
+            # UTF-8 bytes: PyMySQL would encode a str as latin-1 and fail on other
+            # characters, while the server hashed the UTF-8 bytes ALTER USER gave it.
+            password=credentials.password.encode("utf-8"),
             database=credentials.dbname,
             connect_timeout=connect_timeout_s,
             read_timeout=read_timeout_s,
