@@ -21,7 +21,7 @@ PARLIAMENT_VENV := .tools/parliament
 TRANSLATED := .aws-sam/translated
 SAM := SAM_CLI_TELEMETRY=0 PATH="$(PY313_BIN):$$PATH" $(SAM_VENV)/bin/sam
 REGION := ap-northeast-1
-COVERAGE_FLOOR ?= 80
+COVERAGE_FLOOR ?= 90
 ENV ?= dev
 
 export SAM_CLI_TELEMETRY := 0
@@ -86,8 +86,11 @@ test: lint mariadb ## the README's test command: lint, then pytest on every tier
 	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR) $(PYTEST_ARGS)
 
 .PHONY: build
-build: $(SAM_VENV)/.installed ## sam build (python3.13)
+build: $(SAM_VENV)/.installed ## sam build (python3.13), byte-compiled for faster cold starts
 	$(SAM) build --template template.yaml
+	@# /opt and /var/task are read-only in Lambda: ship .pyc so no cold start compiles.
+	@# unchecked-hash: valid whatever the mtimes become after packaging.
+	"$(PYTHON313)" -m compileall -q --invalidation-mode unchecked-hash .aws-sam/build
 
 .PHONY: bench
 bench: venv mariadb ## run every benchmark in benchmarks/ (on demand, not in CI)
