@@ -74,6 +74,7 @@ lint: venv $(CHECKOV_VENV)/.installed $(PARLIAMENT_VENV)/.installed ## ruff, myp
 	MYPYPATH=src/secret_layer:src/rotation $(VENV)/bin/mypy src/rotation
 	MYPYPATH=src/secret_layer:src/health_check $(VENV)/bin/mypy src/health_check
 	$(VENV)/bin/mypy harness
+	MYPYPATH=src/secret_layer:src/rotation:src/health_check $(VENV)/bin/mypy scripts
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 	$(SAM) validate --lint --template template.yaml --region $(REGION)
 	$(PY) scripts/translate_template.py --out-dir $(TRANSLATED)

@@ -30,8 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import botocore.exceptions  # type: ignore[import-untyped]
-from botocore.config import Config  # type: ignore[import-untyped]
+import botocore.exceptions
+from botocore.config import Config
 
 from secret_service.errors import (
     SecretAccessDeniedError,
@@ -99,7 +99,7 @@ def create_default_client(
     *, connect_timeout_s: float, read_timeout_s: float
 ) -> SecretsManagerClient:
     """A Secrets Manager client with short timeouts and botocore retries turned off."""
-    import boto3  # type: ignore[import-untyped]  # the runtime provides it; lazily imported
+    import boto3  # the runtime provides it; lazily imported
 
     config = Config(
         connect_timeout=connect_timeout_s,
