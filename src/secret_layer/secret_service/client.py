@@ -653,10 +653,8 @@ class SecretService:
             if parsed is None:
                 document = parse_secret_json(entry.value, secret_id=secret_id)
                 parsed = entry.json = (document, is_flat(document))
-            document, flat = parsed
-            view = model.from_mapping(
-                document if flat else copy_json(document), secret_id=secret_id
-            )
+            # the models copy (read-only) whatever they keep: the document stays intact
+            view = model.from_mapping(parsed[0], secret_id=secret_id)
             entry.views[model] = view
         return view  # type: ignore[return-value]
 

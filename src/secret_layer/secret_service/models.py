@@ -9,6 +9,7 @@ keys preserved, so a rotation keeps the secret's shape.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Self
@@ -27,6 +28,36 @@ __all__ = [
 MYSQL_ENGINES = frozenset({"mysql", "aurora-mysql", "aurora", "mariadb"})
 JWT_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 JWT_MIN_KEY_LENGTH = 32
+
+
+def _freeze(value: Any) -> Any:
+    """A read-only copy of a parsed JSON value: objects become mapping proxies, lists tuples.
+
+    Typed values are cached and shared by every caller, so what they keep of the
+    secret (``extra``) must not be changeable at any depth.
+    """
+    if isinstance(value, dict):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: Any) -> Any:
+    """A plain JSON copy (new ``dict``/``list`` at every level) of a frozen value."""
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_thaw(v) for v in value]
+    return value
+
+
+def _extra(doc: dict[str, Any], known: frozenset[str]) -> MappingProxyType[str, Any]:
+    return MappingProxyType({k: _freeze(v) for k, v in doc.items() if k not in known})
+
+
+def _thawed(extra: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _thaw(v) for k, v in extra.items()}
 
 
 def parse_secret_json(secret_string: str, *, secret_id: str | None = None) -> dict[str, Any]:
@@ -157,12 +188,12 @@ class DatabaseCredentials:
             masterarn=_optional_str(doc, "masterarn", secret_id, kind),
             db_cluster_identifier=_optional_str(doc, "dbClusterIdentifier", secret_id, kind),
             rotation_strategy=_optional_str(doc, "rotationStrategy", secret_id, kind),
-            extra=MappingProxyType({k: v for k, v in doc.items() if k not in cls._KNOWN}),
+            extra=_extra(doc, cls._KNOWN),
         )
 
     def to_secret_dict(self) -> dict[str, Any]:
         """The JSON document to store, unknown keys of the original preserved."""
-        doc: dict[str, Any] = dict(self.extra)
+        doc: dict[str, Any] = _thawed(self.extra)
         doc.update(
             engine=self.engine,
             host=self.host,
@@ -237,11 +268,11 @@ class JwtConfig:
             algorithm=algorithm,
             issuer=_optional_str(doc, "issuer", secret_id, kind),
             expires_in_s=expires,
-            extra=MappingProxyType({k: v for k, v in doc.items() if k not in cls._KNOWN}),
+            extra=_extra(doc, cls._KNOWN),
         )
 
     def to_secret_dict(self) -> dict[str, Any]:
-        doc: dict[str, Any] = dict(self.extra)
+        doc: dict[str, Any] = _thawed(self.extra)
         doc.update(
             signingKey=self.signing_key,
             algorithm=self.algorithm,
@@ -332,11 +363,11 @@ class ExternalApiCredentials:
             password=password,
             region=_optional_str(doc, "region", secret_id, kind),
             endpoint=_optional_str(doc, "endpoint", secret_id, kind),
-            extra=MappingProxyType({k: v for k, v in doc.items() if k not in cls._KNOWN}),
+            extra=_extra(doc, cls._KNOWN),
         )
 
     def to_secret_dict(self) -> dict[str, Any]:
-        doc: dict[str, Any] = dict(self.extra)
+        doc: dict[str, Any] = _thawed(self.extra)
         doc["provider"] = self.provider
         optional = {
             "apiKey": self.api_key,

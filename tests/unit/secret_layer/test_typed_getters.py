@@ -239,3 +239,64 @@ def test_an_unfilled_entry_names_the_entry_and_field(sm: SecretsManagerClient) -
 
     assert caught.value.field == "ses.username"
     assert "entry 'ses'" in str(caught.value)
+
+
+NESTED_DB_SECRET = {
+    **DB_SECRET,
+    "options": {"pool": {"size": 5}, "replicas": ["r1.internal"]},
+    "tags": ["blue"],
+}
+STORED_BACK = {**NESTED_DB_SECRET, "ssl": True}  # to_secret_dict writes the TLS default
+
+
+def test_a_shared_typed_value_cannot_be_changed_at_any_depth(sm: SecretsManagerClient) -> None:
+    # Given credentials whose unknown keys hold nested objects and lists
+    create_secret(sm, "app/db", json.dumps(NESTED_DB_SECRET))
+    secrets = SecretService(sm)
+    creds = secrets.get_database_credentials("app/db")
+
+    # When a caller tries to change the shared object's nested values, Then it cannot
+    with pytest.raises(TypeError):
+        creds.extra["options"]["pool"]["size"] = 99
+    with pytest.raises((TypeError, AttributeError)):
+        creds.extra["options"]["replicas"].append("evil.internal")
+    with pytest.raises((TypeError, AttributeError)):
+        creds.extra["tags"].append("red")
+
+    # And the next caller still reads the stored document
+    assert secrets.get_database_credentials("app/db").to_secret_dict() == STORED_BACK
+
+
+def test_to_secret_dict_gives_a_document_the_caller_owns(sm: SecretsManagerClient) -> None:
+    # Given a cached typed value with nested unknown keys
+    create_secret(sm, "app/db", json.dumps(NESTED_DB_SECRET))
+    secrets = SecretService(sm)
+
+    # When a caller changes what to_secret_dict returned, at every level
+    document = secrets.get_database_credentials("app/db").to_secret_dict()
+    document["options"]["pool"]["size"] = 99
+    document["options"]["replicas"].append("evil.internal")
+    document["tags"].clear()
+
+    # Then neither the typed value nor the JSON view changed, and the copy is plain JSON
+    assert secrets.get_database_credentials("app/db").to_secret_dict() == STORED_BACK
+    assert secrets.get_secret_json("app/db") == NESTED_DB_SECRET
+    assert json.loads(json.dumps(document))["options"]["pool"]["size"] == 99
+    assert secrets.stats().api_calls == 1
+
+
+def test_nested_values_of_an_external_api_entry_cannot_be_changed(
+    sm: SecretsManagerClient,
+) -> None:
+    document = {"stripe": {"apiKey": "typed-stripe-key-4", "scopes": ["charges"]}}
+    create_secret(sm, "ext", json.dumps(document))
+    secrets = SecretService(sm)
+
+    stripe = secrets.get_external_api_credentials("ext", name="stripe")
+    with pytest.raises((TypeError, AttributeError)):
+        stripe.extra["scopes"].append("refunds")
+    stripe.to_secret_dict()["scopes"].append("refunds")
+
+    assert secrets.get_external_apis("ext").to_secret_dict() == {
+        "stripe": {"provider": "stripe", **document["stripe"]}
+    }
