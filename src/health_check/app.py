@@ -88,6 +88,7 @@ def _runtime() -> _Runtime:
             client = make_secretsmanager_client(
                 timeout_s=config.probe_timeout_ms / 1000.0,
                 max_pool_connections=config.max_concurrency,
+                endpoint_url=config.secrets_manager_endpoint,
             )
             deps = ProbeDependencies(
                 reader=_make_reader(client, config),

@@ -36,6 +36,7 @@ _SECRET_ARN = re.compile(
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$"
 )
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/?$")
 _TAG = re.compile(r"^[\w .:/=+\-@]{1,256}$", re.UNICODE)
 
 
@@ -57,6 +58,7 @@ class CanaryConfig:
     db_connect_timeout_s: float = DEFAULT_DB_CONNECT_TIMEOUT_S
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     deadline_reserve_ms: int = DEFAULT_DEADLINE_RESERVE_MS
+    secrets_manager_endpoint: str | None = None
 
     @property
     def discovers_by_tag(self) -> bool:
@@ -113,6 +115,7 @@ class CanaryConfig:
             db_connect_timeout_s=_number(
                 env, "DB_CONNECT_TIMEOUT_S", DEFAULT_DB_CONNECT_TIMEOUT_S, 0.05, 60
             ),
+            secrets_manager_endpoint=_endpoint(env),
         )
 
 
@@ -176,6 +179,18 @@ def _ca_bundle(env: Mapping[str, str]) -> str | None:
             variable="RDS_CA_BUNDLE",
         )
     return path
+
+
+def _endpoint(env: Mapping[str, str]) -> str | None:
+    url = _optional(env, "SECRETS_MANAGER_ENDPOINT")
+    if url is not None and not _ENDPOINT.match(url):
+        raise CanaryConfigError(
+            f"SECRETS_MANAGER_ENDPOINT={url!r} is not an endpoint URL; use "
+            "https://<host> (a VPC interface endpoint's DNS name), or leave it empty for "
+            "the regional endpoint",
+            variable="SECRETS_MANAGER_ENDPOINT",
+        )
+    return url
 
 
 def _number(

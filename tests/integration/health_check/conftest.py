@@ -34,6 +34,7 @@ def canary_env(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
         "SECRET_TAG_VALUE",
         "DATABASE_SECRET_ID",
         "RDS_CA_BUNDLE",
+        "SECRETS_MANAGER_ENDPOINT",
     ):
         monkeypatch.delenv(name, raising=False)
 

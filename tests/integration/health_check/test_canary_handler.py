@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import boto3
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
+    from harness.aws import MotoServer
+
 JWT = "goal-mandala-dev-secret-jwt"
 API = "goal-mandala-dev-secret-external-apis"
 DB = "goal-mandala-dev-secret-database"
@@ -281,3 +283,29 @@ def test_a_discovery_that_finds_nothing_is_not_ok(
     emf, logs = stdout_documents(capsys.readouterr().out)
     assert emf == []
     assert any(line["message"] == "no secret to check" for line in logs)
+
+
+def test_secrets_manager_is_reached_at_the_configured_endpoint(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    moto_server: MotoServer,
+) -> None:
+    # Given Secrets Manager is only reachable at an endpoint URL (a VPC interface endpoint
+    # with private DNS off), and no in-process mock answers the regional one
+    import boto3
+
+    remote = boto3.client("secretsmanager", endpoint_url=moto_server.endpoint_url)
+    name = f"{JWT}-endpoint"
+    remote.create_secret(Name=name, SecretString=JWT_VALUE)
+    canary_env(SECRET_IDS=name, SECRETS_MANAGER_ENDPOINT=moto_server.endpoint_url)
+
+    try:
+        # When the canary runs
+        summary = invoke(canary)
+    finally:
+        remote.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True)
+
+    # Then it read and described the secret there
+    (entry,) = summary["secrets"]
+    assert (entry["ok"], entry["error"]) == (True, None)
+    assert entry["rotation"]["error"] is None

@@ -64,6 +64,16 @@ def test_every_option_is_read() -> None:
     assert config.db_connect_timeout_s == 2.5
 
 
+def test_a_secrets_manager_endpoint_is_read_and_empty_means_the_regional_one() -> None:
+    url = "https://vpce-0a1b-x.secretsmanager.ap-northeast-1.vpce.amazonaws.com"
+
+    configured = CanaryConfig.from_env(env(SECRETS_MANAGER_ENDPOINT=url))
+    empty = CanaryConfig.from_env(env(SECRETS_MANAGER_ENDPOINT=" "))
+
+    assert configured.secrets_manager_endpoint == url
+    assert empty.secrets_manager_endpoint is None
+
+
 def test_a_readable_ca_bundle_path_is_kept(tmp_path: Path) -> None:
     bundle = tmp_path / "rds-ca.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\n")
@@ -93,6 +103,8 @@ def test_a_readable_ca_bundle_path_is_kept(tmp_path: Path) -> None:
         ({"DB_CONNECT_TIMEOUT_S": "nan"}, "DB_CONNECT_TIMEOUT_S"),
         ({"DB_CONNECT_TIMEOUT_S": "-1"}, "DB_CONNECT_TIMEOUT_S"),
         ({"RDS_CA_BUNDLE": "/nonexistent/rds-ca.pem"}, "RDS_CA_BUNDLE"),
+        ({"SECRETS_MANAGER_ENDPOINT": "vpce-1.secretsmanager.example"}, "SECRETS_MANAGER_ENDPOINT"),
+        ({"SECRETS_MANAGER_ENDPOINT": "https://host/path?x=1"}, "SECRETS_MANAGER_ENDPOINT"),
     ],
 )
 def test_a_bad_variable_is_named_in_the_error(overrides: dict[str, str], variable: str) -> None:
