@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import string
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Self
 
@@ -47,7 +48,7 @@ class RotationConfig:
         env = os.environ if environ is None else environ
         return cls(
             password_length=_password_length(env.get("PASSWORD_LENGTH")),
-            exclude_characters=env.get("EXCLUDE_CHARACTERS", DEFAULT_EXCLUDE_CHARACTERS),
+            exclude_characters=_exclude(env.get("EXCLUDE_CHARACTERS")),
             strategy=_strategy(env.get("ROTATION_STRATEGY")),
             ca_bundle_path=_ca_bundle(env.get("RDS_CA_BUNDLE")),
             secrets_manager_endpoint=_endpoint(env.get("SECRETS_MANAGER_ENDPOINT")),
@@ -74,6 +75,34 @@ def _password_length(raw: str | None) -> int:
             variable="PASSWORD_LENGTH",
         )
     return value
+
+
+# GetRandomPassword is asked for every character type (RequireEachIncludedType): each
+# must keep at least one character, or every createSecret would be refused.
+_CHARACTER_TYPES = (
+    ("lowercase letter", string.ascii_lowercase),
+    ("uppercase letter", string.ascii_uppercase),
+    ("digit", string.digits),
+    ("punctuation character", string.punctuation),
+)
+
+
+def _exclude(raw: str | None) -> str:
+    if raw is None:
+        return DEFAULT_EXCLUDE_CHARACTERS
+    if len(raw) > MAX_PASSWORD_LENGTH:
+        raise RotationConfigError(
+            f"EXCLUDE_CHARACTERS may hold at most {MAX_PASSWORD_LENGTH} characters, got {len(raw)}",
+            variable="EXCLUDE_CHARACTERS",
+        )
+    for kind, characters in _CHARACTER_TYPES:
+        if set(characters) <= set(raw):
+            raise RotationConfigError(
+                f"EXCLUDE_CHARACTERS excludes every {kind}; new passwords need at least one "
+                f"of each kind: keep some {kind}s out of it",
+                variable="EXCLUDE_CHARACTERS",
+            )
+    return raw
 
 
 def _strategy(raw: str | None) -> Strategy:

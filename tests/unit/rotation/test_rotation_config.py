@@ -70,6 +70,11 @@ def test_an_empty_exclude_list_means_exclude_nothing() -> None:
         ("DB_CONNECT_TIMEOUT_S", "0"),
         ("DB_CONNECT_TIMEOUT_S", "600"),
         ("ENVIRONMENT", "prod env!"),
+        ("DB_CONNECT_TIMEOUT_S", "nan"),
+        ("DB_CONNECT_TIMEOUT_S", "inf"),
+        ("EXCLUDE_CHARACTERS", "0123456789"),
+        ("EXCLUDE_CHARACTERS", "abcdefghijklmnopqrstuvwxyz"),
+        ("EXCLUDE_CHARACTERS", "!#$%&()*+,-.:;<=>?[]^_`{|}~/@\"'\\ "),
     ],
 )
 def test_a_bad_value_names_the_variable(variable: str, value: str) -> None:
