@@ -24,7 +24,7 @@ What differs per strategy (single-user, alternating-users, random-key) is a smal
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from rotation_errors import (
@@ -51,11 +51,12 @@ from secret_service.errors import (
     SecretAccessDeniedError,
     SecretDecryptionError,
     SecretFormatError,
+    SecretNotFoundError,
 )
 from secret_service.models import DatabaseCredentials, JwtConfig, parse_secret_json
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from aws_lambda_powertools import Logger
 
@@ -270,6 +271,17 @@ def _db_creds(secret_string: str, ctx: RotationContext) -> DatabaseCredentials:
     return DatabaseCredentials.from_secret_string(secret_string, secret_id=ctx.arn)
 
 
+def _replaced(secret_string: str, ctx: RotationContext, **changes: str) -> str:
+    """The secret's JSON document with only ``changes`` replaced: keys, order, types kept.
+
+    Validation is the typed views' job; this keeps what they would normalise (a port or
+    ``ssl`` stored as a string, absent defaults) exactly as other readers expect it.
+    """
+    document = parse_secret_json(secret_string, secret_id=ctx.arn)
+    document.update(changes)
+    return json.dumps(document)
+
+
 def _same_server(
     a: DatabaseCredentials, b: DatabaseCredentials, ctx: RotationContext, what: str
 ) -> None:
@@ -285,11 +297,11 @@ class _SingleUser:
     """The user changes its own password. AWSPREVIOUS is the recovery login."""
 
     def new_pending(self, ctx: RotationContext, current: str) -> str:
-        creds = _db_creds(current, ctx)
+        _db_creds(current, ctx)  # validated before anything is generated
         password = ctx.store.random_password(
             length=ctx.config.password_length, exclude_characters=ctx.config.exclude_characters
         )
-        return json.dumps(creds.with_changes(password=password).to_secret_dict())
+        return _replaced(current, ctx, password=password)
 
     def _pending_and_current(
         self, ctx: RotationContext
@@ -309,13 +321,7 @@ class _SingleUser:
         pending, current = self._pending_and_current(ctx)
         if ctx.db.can_log_in(pending):
             return "already-set"
-        logins = [(AWSCURRENT, current)]
-        previous = ctx.previous_string()
-        if previous is not None:
-            logins.append((AWSPREVIOUS, _db_creds(previous, ctx).with_changes(
-                host=current.host, port=current.port, username=current.username
-            )))  # fmt: skip
-        for stage, creds in logins:
+        for stage, creds in self._recovery_logins(ctx, current):
             try:
                 account = ctx.db.change_own_password(creds, new_password=pending.password)
             except DatabaseAuthError:
@@ -330,6 +336,27 @@ class _SingleUser:
             "secret (PutSecretValue as AWSCURRENT), then rotate again",
             secret_id=ctx.arn,
         )
+
+    @staticmethod
+    def _recovery_logins(
+        ctx: RotationContext, current: DatabaseCredentials
+    ) -> Iterator[tuple[str, DatabaseCredentials]]:
+        """AWSCURRENT, then AWSPREVIOUS's password over AWSCURRENT's server, user and TLS.
+
+        Only the password is taken from AWSPREVIOUS (read only if AWSCURRENT is refused):
+        an older version may predate TLS (``"ssl": false``) or name another host, and the
+        new password must never travel over a weaker connection than AWSCURRENT's.
+        """
+        yield AWSCURRENT, current
+        previous = ctx.previous_string()
+        if previous is None:
+            return
+        try:
+            password = _db_creds(previous, ctx).password
+        except SecretFormatError:
+            return  # not a login: nothing to recover with
+        if password != current.password:
+            yield AWSPREVIOUS, current.with_changes(password=password)
 
     def ready_to_finish(self, ctx: RotationContext) -> None:
         pending, _current = self._pending_and_current(ctx)
@@ -370,14 +397,11 @@ class _AlternatingUsers:
         password = ctx.store.random_password(
             length=ctx.config.password_length, exclude_characters=ctx.config.exclude_characters
         )
-        pending = creds.with_changes(
-            username=alternate_username(creds.username, secret_id=ctx.arn), password=password
-        )
-        return json.dumps(pending.to_secret_dict())
+        username = alternate_username(creds.username, secret_id=ctx.arn)
+        return _replaced(current, ctx, username=username, password=password)
 
-    def _loaded(
-        self, ctx: RotationContext
-    ) -> tuple[DatabaseCredentials, DatabaseCredentials, DatabaseCredentials]:
+    def _pair(self, ctx: RotationContext) -> tuple[DatabaseCredentials, DatabaseCredentials]:
+        """AWSPENDING and AWSCURRENT, checked to be the two alternating users of one server."""
         pending = _db_creds(ctx.require_pending_string(), ctx)
         current = _db_creds(ctx.current_string(), ctx)
         _same_server(current, pending, ctx, "AWSPENDING")
@@ -387,23 +411,50 @@ class _AlternatingUsers:
                 f"AWSCURRENT's ({current.username!r} <-> {current.username + CLONE_SUFFIX!r})",
                 secret_id=ctx.arn,
             )
+        return pending, current
+
+    def _master(
+        self, ctx: RotationContext, current: DatabaseCredentials, pending: DatabaseCredentials
+    ) -> DatabaseCredentials:
+        """The master login, read only by the steps that change a user (set, rollback)."""
         if not current.masterarn:
             raise SecretFormatError(
                 f"secret {ctx.metadata.name} has no 'masterarn' field",
                 secret_id=ctx.arn,
                 field="masterarn",
             )
-        master_string = ctx.store.get_value(current.masterarn, stage=AWSCURRENT)
-        assert master_string is not None
+        try:
+            master_string = ctx.store.get_value(current.masterarn, stage=AWSCURRENT)
+        except (SecretNotFoundError, SecretAccessDeniedError, SecretDecryptionError) as exc:
+            raise type(exc)(
+                f"secret {ctx.metadata.name}: its master secret (field 'masterarn') cannot be "
+                f"read: {exc}. Check the ARN in 'masterarn', and that the function role may "
+                "read that secret and decrypt it with its KMS key; nothing was changed",
+                secret_id=current.masterarn,
+                code=exc.code,
+            ) from exc
+        if master_string is None:  # only a store double can say so; the real one raises
+            raise SecretNotFoundError(
+                f"secret {ctx.metadata.name}: its master secret has no AWSCURRENT value",
+                secret_id=current.masterarn,
+            )
         master = DatabaseCredentials.from_secret_string(master_string, secret_id=current.masterarn)
         _same_server(current, master, ctx, "the master secret")
-        return pending, current, master
+        if master.username == pending.username:
+            raise RotationStateError(
+                f"secret {ctx.metadata.name}: the alternate user {pending.username!r} is the "
+                "master user itself; refusing to reset the master's grants and password. Give "
+                "the application its own user",
+                secret_id=ctx.arn,
+            )
+        return master
 
     def set(self, ctx: RotationContext) -> str:
         # Always synchronised (idempotent): a login that works says nothing about grants
         # a crash may have left half-copied.
-        pending, current, master = self._loaded(ctx)
-        source = ctx.db.account_of(current)
+        pending, current = self._pair(ctx)
+        master = self._master(ctx, current, pending)
+        source = ctx.db.account_of(current)  # AWSCURRENT must log in (confused deputy)
         target = Account(user=pending.username, host=source.host)
         ctx.db.sync_clone(master, source=source, target=target, password=pending.password)
         ctx.event("alternate user synchronised", source=str(source), target=str(target),
@@ -411,11 +462,11 @@ class _AlternatingUsers:
         return "user-synchronised"
 
     def ready_to_finish(self, ctx: RotationContext) -> None:
-        pending, _current, _master = self._loaded(ctx)
+        pending, _current = self._pair(ctx)
         _require_login(ctx, pending)
 
     def test(self, ctx: RotationContext) -> None:
-        pending, current, _master = self._loaded(ctx)
+        pending, current = self._pair(ctx)
         got = ctx.db.profile(pending)
         want = ctx.db.profile(current)
         if got.account.user != pending.username:
@@ -428,12 +479,13 @@ class _AlternatingUsers:
             )
 
     def rollback(self, ctx: RotationContext) -> None:
-        pending, current, master = self._loaded(ctx)
+        pending, current = self._pair(ctx)
         previous = ctx.previous_string()
         previous_creds = _db_creds(previous, ctx) if previous is not None else None
         if previous_creds is None or previous_creds.username != pending.username:
             ctx.event("alternate user left unused", username=pending.username, host=pending.host)
             return
+        master = self._master(ctx, current, pending)
         source = ctx.db.account_of(current)
         ctx.db.set_password(
             master,
@@ -448,11 +500,11 @@ class _RandomKey:
     """A new 64-character signing key in the same JSON shape; no database."""
 
     def new_pending(self, ctx: RotationContext, current: str) -> str:
-        config = JwtConfig.from_secret_string(current, secret_id=ctx.arn)
+        JwtConfig.from_secret_string(current, secret_id=ctx.arn)  # validated first
         key = ctx.store.random_password(
             length=JWT_KEY_LENGTH, exclude_characters="", exclude_punctuation=True
         )
-        return json.dumps(replace(config, signing_key=key).to_secret_dict())
+        return _replaced(current, ctx, signingKey=key)
 
     def set(self, ctx: RotationContext) -> str:
         return "nothing-to-set"

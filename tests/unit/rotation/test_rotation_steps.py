@@ -138,8 +138,33 @@ def test_create_puts_a_pending_value_with_the_configured_length() -> None:
 
     _run(store, Step.CREATE)
 
-    assert json.loads(store.values[TOKEN]) == DOC | {"password": "n" * 32, "port": 3306,
-                                                     "engine": "mysql", "ssl": True}  # fmt: skip
+    assert json.loads(store.values[TOKEN]) == DOC | {"password": "n" * 32}
+
+
+def test_create_keeps_the_secret_document_exactly_but_the_password() -> None:
+    # Given a secret as older tools wrote it: port and ssl as strings, no engine, key order
+    doc = {"username": "app", "password": "old-password-123", "host": "db.internal",
+           "port": "3306", "ssl": "true", "note": {"team": "a"}}  # fmt: skip
+    store = MemoryStore(values={CURRENT: json.dumps(doc)},
+                        stages={CURRENT: {"AWSCURRENT"}, TOKEN: {"AWSPENDING"}})  # fmt: skip
+
+    _run(store, Step.CREATE)
+
+    pending = json.loads(store.values[TOKEN])
+    assert list(pending) == list(doc)
+    assert pending == doc | {"password": "n" * 32}
+
+
+def test_create_of_a_signing_key_keeps_the_document_exactly_but_the_key() -> None:
+    doc = {"rotationStrategy": "random-key", "signingKey": "k" * 64, "kid": "2024-01"}
+    store = MemoryStore(values={CURRENT: json.dumps(doc)},
+                        stages={CURRENT: {"AWSCURRENT"}, TOKEN: {"AWSPENDING"}})  # fmt: skip
+
+    _run(store, Step.CREATE)
+
+    pending = json.loads(store.values[TOKEN])
+    assert list(pending) == list(doc)
+    assert pending == doc | {"signingKey": "n" * 64}
 
 
 @pytest.mark.parametrize(("name", "alternate"), [("app", "app_clone"), ("app_clone", "app")])
@@ -182,3 +207,40 @@ def test_the_metric_dimension_is_the_secret_name(secret_id: object, name: str) -
     app = load_handler("rotation")
 
     assert app._secret_name({"SecretId": secret_id}) == name
+
+
+class RecordingDatabase(RefusingDatabase):
+    """Refuses AWSCURRENT and AWSPENDING; accepts the AWSPREVIOUS password, and records it."""
+
+    def __init__(self, accepted_password: str) -> None:
+        self.accepted_password = accepted_password
+        self.used: list[DatabaseCredentials] = []
+
+    def change_own_password(self, creds: DatabaseCredentials, *, new_password: str) -> Account:
+        from secret_service.errors import DatabaseAuthError
+
+        if creds.password != self.accepted_password:
+            raise DatabaseAuthError("refused", code="1045")
+        self.used.append(creds)
+        return Account(user=creds.username, host="%")
+
+
+def test_set_logs_in_with_awsprevious_over_awscurrent_tls_and_server() -> None:
+    # Given AWSPREVIOUS from before TLS was turned on (ssl false, another dbname)
+    previous_id = "22222222-0000-4000-8000-123456789abc"
+    current = DOC | {"ssl": True, "dbname": "app"}
+    previous = DOC | {"password": "previous-password-789", "ssl": False, "dbname": "old"}
+    store = MemoryStore(
+        values={previous_id: json.dumps(previous), CURRENT: json.dumps(current),
+                TOKEN: json.dumps(current | {"password": "new-password-456"})},
+        stages={previous_id: {"AWSPREVIOUS"}, CURRENT: {"AWSCURRENT"}, TOKEN: {"AWSPENDING"}},
+    )  # fmt: skip
+    db = RecordingDatabase("previous-password-789")
+
+    run_step(RotationRequest(secret_id=ARN, token=TOKEN, step=Step.SET), store=store, db=db,
+             config=RotationConfig(), log=Logger(service="test", stream=io.StringIO()))  # fmt: skip
+
+    # Then the recovery login used AWSPREVIOUS's password with AWSCURRENT's TLS setting
+    [used] = db.used
+    assert used.password == "previous-password-789"
+    assert (used.ssl, used.host, used.port, used.username) == (True, "db.internal", 3306, "app")
