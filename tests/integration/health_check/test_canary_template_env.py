@@ -1,0 +1,261 @@
+"""The canary as template.yaml deploys it: its environment, its secrets, its alarms.
+
+For each environment the template is translated (samconfig's overrides applied) and
+its intrinsics resolved; the canary then runs with exactly the function's
+``Environment.Variables`` (only the RDS CA bundle path is moved to where this machine
+has the file the layer ships), against the three secrets as the template creates them,
+with ``events/health_check.json`` and the function's own Timeout. Every alarm and
+dashboard query on a canary metric must then find, in what the run printed, a metric
+with the same namespace, name, unit and dimension values.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from tests.integration.health_check.canary_support import scheduled_event, stdout_documents
+from tests.template.conftest import ENVIRONMENTS, Deployed, deploy
+
+import canary_metrics as m
+from harness.lambda_runtime import FakeLambdaContext
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from tests.conftest import DatabaseUser
+
+    from harness.mariadb import MariaDBServer
+
+pytestmark = pytest.mark.mariadb
+
+# What every canary variable would be if the test environment leaked one in.
+CANARY_VARIABLES = (
+    "SECRET_IDS",
+    "DATABASE_SECRET_ID",
+    "SECRET_TAG_KEY",
+    "SECRET_TAG_VALUE",
+    "RDS_CA_BUNDLE",
+    "ROTATION_PERIOD_DAYS",
+    "PROBE_TIMEOUT_MS",
+    "DB_CONNECT_TIMEOUT_S",
+    "SECRETS_MANAGER_ENDPOINT",
+    "POWERTOOLS_METRICS_DISABLED",
+    "POWERTOOLS_DEV",
+)
+FILLED_EXTERNAL_APIS = {  # what the deploy guide's step 2 stores
+    "bedrock": {"apiKey": "bedrock-key-template-env-7f3a"},
+    "ses": {"username": "AKIATEMPLATEENV", "password": "ses-smtp-template-env-9c1d"},
+}
+
+
+def stack_for(env: str, mariadb: MariaDBServer, user: DatabaseUser) -> Deployed:
+    """The environment's stack, with the database parameters naming the test database."""
+    return deploy(
+        env,
+        DatabaseStackName="",
+        DatabaseHost=mariadb.host,
+        DatabasePort=str(mariadb.port),
+        DatabaseName=user.database,
+        DatabaseUsername=user.username,
+    )
+
+
+def generated_value(props: dict[str, Any], generated: str) -> str:
+    """The SecretString Secrets Manager stores for a GenerateSecretString secret."""
+    spec = props["GenerateSecretString"]
+    document = json.loads(spec["SecretStringTemplate"])
+    document[spec["GenerateStringKey"]] = generated
+    return json.dumps(document)
+
+
+def create_template_secrets(
+    stack: Deployed,
+    client: SecretsManagerClient,
+    *,
+    password: str,
+    external_apis: dict[str, Any] | None,
+) -> dict[str, str]:
+    """Create the stack's secrets as CloudFormation would; return name -> stored value."""
+    alphabet = string.ascii_letters + string.digits  # ExcludePunctuation
+    signing_key = "".join(secrets.choice(alphabet) for _ in range(64))
+    values: dict[str, str] = {}
+    for logical_id, generated in (
+        ("DatabaseSecret", password),
+        ("JwtSecret", signing_key),
+        ("ExternalApisSecret", None),
+    ):
+        props = stack.props(logical_id)
+        if generated is not None:
+            value = generated_value(props, generated)
+        else:
+            document = json.loads(props["SecretString"])
+            for api, fields in (external_apis or {}).items():
+                document[api].update(fields)
+            value = json.dumps(document)
+        client.create_secret(Name=props["Name"], SecretString=value)
+        values[props["Name"]] = value
+    return values
+
+
+def run_as_deployed(
+    canary: ModuleType,
+    stack: Deployed,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    ca_bundle: str,
+) -> dict[str, Any]:
+    """Invoke the handler with exactly the function's template environment."""
+    function = stack.props("HealthCheckFunction")
+    variables = {name: str(value) for name, value in function["Environment"]["Variables"].items()}
+    # The layer's file, where this machine has it (the template points at /opt/...).
+    assert variables["RDS_CA_BUNDLE"] == stack.parameter("RdsCaBundlePath")
+    variables["RDS_CA_BUNDLE"] = ca_bundle
+    for name in CANARY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    context = FakeLambdaContext(
+        function_name=function["FunctionName"], timeout_ms=int(function["Timeout"]) * 1000
+    )
+    summary: dict[str, Any] = canary.lambda_handler(scheduled_event(), context)
+    return summary
+
+
+def emitted_metrics(stdout: str) -> dict[tuple[str, str, tuple[tuple[str, str], ...]], str]:
+    """(namespace, metric, dimension pairs) -> unit of every metric the run printed."""
+    emitted = {}
+    for document in stdout_documents(stdout)[0]:
+        (directive,) = document["_aws"]["CloudWatchMetrics"]
+        (dimension_set,) = directive["Dimensions"]
+        dimensions = tuple((name, document[name]) for name in dimension_set)
+        for metric in directive["Metrics"]:
+            emitted[(directive["Namespace"], metric["Name"], dimensions)] = metric["Unit"]
+    return emitted
+
+
+def canary_queries(stack: Deployed) -> list[tuple[str, str, str, tuple[tuple[str, str], ...]]]:
+    """(where, namespace, metric, dimension pairs) of every alarm/dashboard canary query."""
+    queries = []
+    for name, alarm in stack.of_type("AWS::CloudWatch::Alarm").items():
+        if "MetricName" in alarm:
+            metrics = [(alarm["Namespace"], alarm["MetricName"], alarm.get("Dimensions", []))]
+        else:
+            stats = [q["MetricStat"]["Metric"] for q in alarm["Metrics"] if "MetricStat" in q]
+            metrics = [(s["Namespace"], s["MetricName"], s.get("Dimensions", [])) for s in stats]
+        for namespace, metric, dims in metrics:
+            if metric in m.METRIC_UNITS:
+                pairs = tuple((d["Name"], d["Value"]) for d in dims)
+                queries.append((name, namespace, metric, pairs))
+    for widget in stack.dashboard_body()["widgets"]:
+        previous: list[Any] = []
+        for row in widget["properties"]["metrics"]:
+            plain = [item for item in row if not isinstance(item, dict)]
+            plain = previous if plain == ["..."] else plain
+            previous = plain
+            namespace, metric, *flat = plain
+            if metric in m.METRIC_UNITS:
+                pairs = tuple(zip(flat[0::2], flat[1::2], strict=True))
+                queries.append((widget["properties"]["title"], namespace, metric, pairs))
+    return queries
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_canary_runs_healthy_on_its_template_environment(
+    *,
+    env: str,
+    canary: ModuleType,
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given the environment's stack: its secrets as CloudFormation creates them (the
+    # external API secret filled in after deployment) and the database user holding the
+    # generated password
+    stack = stack_for(env, mariadb, db_user)
+    create_template_secrets(
+        stack, secretsmanager, password=db_user.password, external_apis=FILLED_EXTERNAL_APIS
+    )
+
+    # When the scheduled event invokes the function configured as the template says
+    summary = run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path)
+
+    # Then every secret is read, well-formed, and the database still logs in
+    assert summary["environment"] == env
+    assert (summary["ok"], summary["secrets_checked"], summary["secrets_failed"]) == (True, 3, 0)
+    assert summary["deadline_exceeded"] is False
+    by_name = {entry["secret_name"]: entry for entry in summary["secrets"]}
+    assert set(by_name) == {stack.props(s)["Name"] for s in ("DatabaseSecret", "JwtSecret")} | {
+        stack.props("ExternalApisSecret")["Name"]
+    }
+    database = by_name[stack.props("DatabaseSecret")["Name"]]
+    assert (database["kind"], database["database_login"]["ok"]) == ("database", True)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_every_alarm_and_dashboard_query_finds_the_metric_the_run_printed(
+    *,
+    env: str,
+    canary: ModuleType,
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a healthy run of the canary as the environment's stack configures it
+    stack = stack_for(env, mariadb, db_user)
+    create_template_secrets(
+        stack, secretsmanager, password=db_user.password, external_apis=FILLED_EXTERNAL_APIS
+    )
+    run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path)
+    emitted = emitted_metrics(capsys.readouterr().out)
+
+    # When every canary metric the alarms and the dashboard query is looked up in it
+    queries = canary_queries(stack)
+    missing = [
+        (where, metric, dict(dims))
+        for where, namespace, metric, dims in queries
+        if (namespace, metric, dims) not in emitted
+    ]
+
+    # Then each one was printed with the same namespace, name and dimension values
+    assert queries, "no alarm or widget reads a canary metric"
+    assert missing == []
+    # And the latency alarms' unit is the unit the run published
+    for name, alarm in stack.of_type("AWS::CloudWatch::Alarm").items():
+        if alarm.get("MetricName") == m.RetrievalLatency:
+            dims = tuple((d["Name"], d["Value"]) for d in alarm["Dimensions"])
+            assert emitted[(alarm["Namespace"], m.RetrievalLatency, dims)] == alarm["Unit"], name
+
+
+def test_the_external_api_secret_as_first_deployed_is_reported_until_filled_in(
+    *,
+    canary: ModuleType,
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the external API secret exactly as the stack creates it (empty fields)
+    stack = stack_for("dev", mariadb, db_user)
+    values = create_template_secrets(
+        stack, secretsmanager, password=db_user.password, external_apis=None
+    )
+
+    summary = run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path)
+
+    # Then that secret alone fails, as a format error naming a field and no value
+    failed = [entry for entry in summary["secrets"] if not entry["ok"]]
+    assert [(entry["secret_name"], entry["error"]) for entry in failed] == [
+        (stack.props("ExternalApisSecret")["Name"], "SecretFormatError")
+    ]
+    assert "bedrock" in failed[0]["error_message"] or "ses" in failed[0]["error_message"]
+    assert db_user.password not in json.dumps(summary)
+    assert all(value not in json.dumps(summary) for value in values.values())
