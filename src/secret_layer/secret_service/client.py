@@ -142,6 +142,9 @@ class SecretService:
         self._entries: dict[_Key, Entry] = {}
         self._absent: dict[_Key, float] = {}  # optional versions known missing -> until
         self._flights: dict[_Key, Flight] = {}
+        # bumped by every invalidate(): a fetch that began before it must not refill the
+        # cache with what it read (the caller invalidated because that value is wrong)
+        self._generation = 0
         self._lock = threading.Lock()
         self._client_lock = threading.Lock()
 
@@ -394,11 +397,13 @@ class SecretService:
     def invalidate(self, secret_id: str | None = None) -> None:
         """Forget one secret (every version stage, by the id, name or ARN) or all."""
         with self._lock:
+            self._generation += 1
             if secret_id is None:
                 self._entries.clear()
                 self._absent.clear()
+                self._flights.clear()  # later readers start a fresh read, not join these
                 return
-            for store in (self._entries, self._absent):
+            for store in (self._entries, self._absent, self._flights):
                 for key in [k for k in store if _key_id(k) == secret_id]:
                     del store[key]
             for key in [
@@ -457,6 +462,7 @@ class SecretService:
             leader = flight is None
             if flight is None:
                 flight = self._flights[key] = Flight()
+            generation = self._generation
         self._emit("miss", secret_id, 1.0)
         if not leader:
             self._coalesced.inc()
@@ -469,7 +475,9 @@ class SecretService:
                 self._served_stale(entry, secret_id)
             return entry
         try:
-            entry, stale = self._fetch_into_cache(key, secret_id, version_stage, force_refresh)
+            entry, stale = self._fetch_into_cache(
+                key, secret_id, version_stage, force_refresh, generation
+            )
         except SecretServiceError as exc:
             flight.fail(exc)
             self._errors.inc()
@@ -480,12 +488,13 @@ class SecretService:
             raise
         finally:
             with self._lock:
-                self._flights.pop(key, None)
+                if self._flights.get(key) is flight:  # invalidate() may have replaced it
+                    del self._flights[key]
         flight.succeed(entry, stale=stale)
         return entry
 
     def _fetch_into_cache(
-        self, key: _Key, secret_id: str, version_stage: str, force_refresh: bool
+        self, key: _Key, secret_id: str, version_stage: str, force_refresh: bool, generation: int
     ) -> tuple[Entry, bool]:
         started = self._clock()
         try:
@@ -501,7 +510,7 @@ class SecretService:
             raise
         finally:
             self._emit("fetch_latency_ms", secret_id, (self._clock() - started) * 1000.0)
-        return self._store(key, fetched), False
+        return self._store(key, fetched, generation), False
 
     def _stale_entry(self, key: _Key, secret_id: str, error: SecretServiceError) -> Entry | None:
         now = self._clock()
@@ -527,7 +536,8 @@ class SecretService:
         self._served_stale(entry, secret_id)
         return entry
 
-    def _store(self, key: _Key, fetched: FetchedSecret) -> Entry:
+    def _store(self, key: _Key, fetched: FetchedSecret, generation: int) -> Entry:
+        """Cache what was fetched, unless invalidate() ran since the fetch began."""
         now = self._clock()
         ttl_s = self._ttl_s * (1.0 - self._jitter_ratio * self._random())
         entry = Entry(
@@ -540,6 +550,8 @@ class SecretService:
             version_id=fetched.version_id,
         )
         with self._lock:
+            if generation != self._generation:
+                return entry  # the caller gets it; the cache does not keep it
             if key not in self._entries:
                 while len(self._entries) >= self._max_entries:
                     oldest = min(self._entries, key=lambda k: self._entries[k].last_used)
@@ -597,6 +609,7 @@ class SecretService:
                 return result
 
     def _load_batch(self, chunk: list[str]) -> tuple[dict[str, str], dict[str, SecretServiceError]]:
+        generation = self._generation
         try:
             fetched, errors = self._with_retries(
                 lambda aws, client: aws.batch_get_secret_values(client, chunk), ", ".join(chunk)
@@ -617,7 +630,7 @@ class SecretService:
         for item in fetched:
             requested = _match_requested(item, chunk)
             if requested is not None:
-                values[requested] = self._store(requested, item).value
+                values[requested] = self._store(requested, item, generation).value
         for secret_id in chunk:
             if secret_id not in values and secret_id not in errors:
                 errors[secret_id] = SecretNotFoundError(

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from tests.unit.secret_layer.support import create_secret
+from tests.unit.secret_layer.support import create_secret, put_value
 
 from secret_service import SecretNotFoundError, SecretService
 
@@ -133,3 +133,111 @@ def test_hits_from_many_threads_are_all_counted(sm: SecretsManagerClient) -> Non
             future.result(timeout=WAIT_S * 3)
 
     assert secrets.stats().hits == 40_000
+
+
+class HoldAfterCall:
+    """An after-call hook: the first GetSecretValue has its answer, then waits to return."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self.entered = threading.Event()
+        self.calls = 0
+
+    def __call__(self, **_: Any) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            self.entered.set()
+            assert self.opened.wait(WAIT_S), "hold never released"
+
+
+def test_a_read_in_flight_during_invalidate_does_not_refill_the_cache_with_its_old_value(
+    sm: SecretsManagerClient,
+) -> None:
+    # Given a read of "db" that already holds the old value but has not returned yet
+    create_secret(sm, "db", "inflight-old-value-81")
+    hold = HoldAfterCall()
+    sm.meta.events.register("after-call.secrets-manager.GetSecretValue", hold)
+    secrets = SecretService(sm)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        old_read = pool.submit(secrets.get_secret_string, "db")
+        assert hold.entered.wait(WAIT_S)
+
+        # When the secret changes and the app invalidates it, then the old read returns
+        put_value(sm, "db", "inflight-new-value-82")
+        secrets.invalidate("db")
+        hold.opened.set()
+        assert old_read.result(timeout=WAIT_S) == "inflight-old-value-81"
+
+    # Then the next read fetches again and sees the new value
+    assert secrets.get_secret_string("db") == "inflight-new-value-82"
+    assert hold.calls == 2
+
+
+def test_a_read_after_invalidate_does_not_join_a_flight_started_before_it(
+    sm: SecretsManagerClient,
+) -> None:
+    # Given a read of "db" in flight with the old value
+    create_secret(sm, "db", "inflight-old-value-83")
+    hold = HoldAfterCall()
+    sm.meta.events.register("after-call.secrets-manager.GetSecretValue", hold)
+    secrets = SecretService(sm)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        old_read = pool.submit(secrets.get_secret_string, "db")
+        assert hold.entered.wait(WAIT_S)
+
+        # When the secret changes and is invalidated, a new read does not wait on the old one
+        put_value(sm, "db", "inflight-new-value-84")
+        secrets.invalidate()
+        fresh = secrets.get_secret_string("db")
+        hold.opened.set()
+        old_read.result(timeout=WAIT_S)
+
+    # Then it got the new value, and it stays cached after the old flight ended
+    assert fresh == "inflight-new-value-84"
+    assert secrets.get_secret_string("db") == "inflight-new-value-84"
+    assert secrets.stats().api_calls == 2
+
+
+def test_reads_invalidations_and_evictions_in_parallel_stay_consistent(
+    sm: SecretsManagerClient,
+) -> None:
+    # Given 24 secrets, a cache bounded at 6 entries, 6 reader threads and an invalidator
+    names = [f"many-{i}" for i in range(24)]
+    for name in names:
+        create_secret(sm, name, f"parallel-value-{name}")
+    secrets = SecretService(sm, max_entries=6)
+    reads_per_thread = 150
+    stop = threading.Event()
+    wrong: list[tuple[str, str]] = []
+
+    def reader(seed: int) -> None:
+        for i in range(reads_per_thread):
+            name = names[(seed * 7 + i * (seed + 1)) % len(names)]
+            value = secrets.get_secret_string(name)
+            if value != f"parallel-value-{name}":
+                wrong.append((name, value))
+
+    def invalidator() -> None:
+        i = 0
+        while not stop.is_set():
+            i += 1
+            secrets.invalidate(None if i % 5 == 0 else names[i % len(names)])
+            stop.wait(0.0005)
+
+    # When they all run at once
+    with ThreadPoolExecutor(max_workers=7) as pool:
+        churn = pool.submit(invalidator)
+        readers = [pool.submit(reader, seed) for seed in range(6)]
+        for future in readers:
+            future.result(timeout=WAIT_S * 6)
+        stop.set()
+        churn.result(timeout=WAIT_S)
+
+    # Then every read returned its own secret, the bound held, and the counters add up
+    assert wrong == []
+    stats = secrets.stats()
+    assert stats.entries <= 6
+    assert stats.hits + stats.misses == 6 * reads_per_thread
+    assert stats.evictions > 0
+    assert stats.errors == 0
+    assert len(secrets._flights) == 0
