@@ -109,17 +109,6 @@ def clear_caches() -> None:
         _runtime_cache.clear()
 
 
-def _deadline_s(context: Any, config: CanaryConfig) -> float:
-    """The time the checks may take: the Lambda's remaining time minus a reserve.
-
-    The reserve (2 s, or a fifth of a short remaining time) is left for publishing the
-    metrics and the summary after the deadline.
-    """
-    remaining_ms = float(context.get_remaining_time_in_millis())
-    reserve_ms = min(float(config.deadline_reserve_ms), remaining_ms / 5.0)
-    return max(0.0, (remaining_ms - reserve_ms) / 1000.0)
-
-
 def _trigger(event: Any) -> dict[str, Any]:
     """Where the invocation came from, for the log; any event is accepted."""
     if isinstance(event, dict):
@@ -152,6 +141,20 @@ def lambda_handler(
         def discover() -> Sequence[str]:
             return discover_secret_ids(runtime.client, tag_key=tag_key, tag_value=tag_value)
 
+    remaining_ms = float(context.get_remaining_time_in_millis())
+    secret_count = len({*config.secret_ids, *filter(None, [config.database_secret_id])})
+    needed_s = config.run_budget_s(secret_count)
+    if remaining_ms < needed_s * 1000.0:
+        logger.warning(
+            "canary time budget short",
+            extra={
+                "remaining_ms": round(remaining_ms),
+                "needed_ms": round(needed_s * 1000.0),
+                "probe_timeout_ms": config.probe_timeout_ms,
+                "db_connect_timeout_s": config.db_connect_timeout_s,
+            },
+        )
+
     run = run_canary(
         secret_ids=config.secret_ids,
         database_secret_id=config.database_secret_id,
@@ -162,7 +165,7 @@ def lambda_handler(
             rotation_grace_days=config.rotation_grace_days,
             max_concurrency=config.max_concurrency,
         ),
-        deadline_s=_deadline_s(context, config),
+        deadline_s=config.deadline_s(remaining_ms),
         clock=clock,
         now=now,
     )

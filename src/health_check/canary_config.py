@@ -6,6 +6,7 @@ Every variable is documented in ``docs/health_check.md``. A bad value raises
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -63,6 +64,31 @@ class CanaryConfig:
     @property
     def discovers_by_tag(self) -> bool:
         return self.secret_tag_key is not None
+
+    @property
+    def check_budget_s(self) -> float:
+        """The longest one secret's checks take when every call hangs until its timeout.
+
+        Retrieval: two attempts (the layer's one retry), each up to a connect and a read
+        timeout; DescribeSecret: a connect and a read timeout; the login: the connect
+        timeout, then a read timeout for the server's first answer.
+        """
+        probe_s = self.probe_timeout_ms / 1000.0
+        return 2 * (2 * probe_s) + 2 * probe_s + 2 * self.db_connect_timeout_s
+
+    def run_budget_s(self, secret_count: int) -> float:
+        """Lambda time a run over ``secret_count`` secrets needs so no check is cut short."""
+        rounds = max(1, math.ceil(secret_count / max(1, self.max_concurrency)))
+        return rounds * self.check_budget_s + self.deadline_reserve_ms / 1000.0
+
+    def deadline_s(self, remaining_ms: float) -> float:
+        """The time the checks may take: the Lambda's remaining time minus a reserve.
+
+        The reserve (``deadline_reserve_ms``, or a fifth of a short remaining time) is left
+        for publishing the metrics and the summary after the deadline.
+        """
+        reserve_ms = min(float(self.deadline_reserve_ms), remaining_ms / 5.0)
+        return max(0.0, (remaining_ms - reserve_ms) / 1000.0)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CanaryConfig:

@@ -196,6 +196,9 @@ def test_the_canary_runs_healthy_on_its_template_environment(
     }
     database = by_name[stack.props("DatabaseSecret")["Name"]]
     assert (database["kind"], database["database_login"]["ok"]) == ("database", True)
+    # And the function's Timeout covers the canary's per-call timeouts: no budget warning
+    _, logs = stdout_documents(capsys.readouterr().out)
+    assert [line for line in logs if line["level"] == "WARNING"] == []
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -79,5 +79,9 @@ def test_the_run_returns_by_its_deadline_when_calls_would_outlast_the_lambda(
     for entry in summary["secrets"]:
         assert entry["error"] == "ProbeDeadlineExceededError"
     # And the metrics were still published, one document per secret
-    assert len(stdout_documents(capsys.readouterr().out)[0]) == len(SECRETS)
+    emf, logs = stdout_documents(capsys.readouterr().out)
+    assert len(emf) == len(SECRETS)
+    # And the run said up front that its timeouts do not fit the Lambda's time
+    [short] = [line for line in logs if line["message"] == "canary time budget short"]
+    assert (short["remaining_ms"], short["probe_timeout_ms"]) == (1500, 10000)
     assert elapsed_s < 1.5 + 5  # generous guard: returned inside the Lambda's time, roughly

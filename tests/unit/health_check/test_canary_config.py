@@ -127,3 +127,30 @@ def test_the_config_is_frozen() -> None:
 
     with pytest.raises(AttributeError):
         config.environment = "prod"  # type: ignore[misc]
+
+
+def test_one_secrets_check_budget_is_every_call_hanging_until_its_timeout() -> None:
+    config = CanaryConfig.from_env(env(PROBE_TIMEOUT_MS="3000", DB_CONNECT_TIMEOUT_S="5"))
+
+    # retrieval: 2 attempts x (connect + read); DescribeSecret: connect + read;
+    # login: connect + the first read
+    assert config.check_budget_s == pytest.approx(2 * (3 + 3) + (3 + 3) + (5 + 5))
+
+
+def test_a_run_budget_counts_rounds_of_concurrent_checks_and_the_reserve() -> None:
+    config = CanaryConfig.from_env(env(PROBE_TIMEOUT_MS="1000", DB_CONNECT_TIMEOUT_S="1"))
+    one_round_s = config.check_budget_s + 2.0
+
+    assert config.run_budget_s(0) == pytest.approx(one_round_s)
+    assert config.run_budget_s(10) == pytest.approx(one_round_s)
+    assert config.run_budget_s(11) == pytest.approx(2 * config.check_budget_s + 2.0)
+
+
+@pytest.mark.parametrize(
+    ("remaining_ms", "deadline_s"),
+    [(60_000, 58.0), (50_000, 48.0), (10_000, 8.0), (5_000, 4.0), (1_500, 1.2), (0, 0.0)],
+)
+def test_the_deadline_keeps_a_reserve_for_publishing(remaining_ms: int, deadline_s: float) -> None:
+    config = CanaryConfig.from_env(env())
+
+    assert config.deadline_s(remaining_ms) == pytest.approx(deadline_s)
