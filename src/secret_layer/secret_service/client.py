@@ -367,14 +367,17 @@ class SecretService:
         from secret_service import mysql
 
         connect_options.setdefault("ca_bundle_path", self._ca_bundle())
-        credentials = self.get_database_credentials(secret_id)
+        entry = self._entry(secret_id, AWSCURRENT, False)
+        credentials = entry.views.get(_WorkingLogin)  # AWSPENDING, inside a rotation window
+        if not isinstance(credentials, DatabaseCredentials):
+            credentials = self._view(DatabaseCredentials, entry, secret_id)
         try:
             connection = mysql.connect(credentials, secret_id=secret_id, **connect_options)
         except DatabaseAuthError as refused:
             retry_with = self._credentials_after_refusal(secret_id, credentials)
             if retry_with is None:
                 raise
-            stage, fresh = retry_with
+            stage, fresh, current_entry = retry_with
             logger.warning(
                 "database login refused, retrying with refetched credentials",
                 extra={
@@ -386,6 +389,10 @@ class SecretService:
                 },
             )
             connection = mysql.connect(fresh, secret_id=secret_id, **connect_options)
+            if stage == AWSPENDING:
+                # Until AWSCURRENT's cached version changes, log in with what worked
+                # instead of being refused (and reading the API twice) per connection.
+                current_entry.views[_WorkingLogin] = fresh
         try:
             yield connection
         finally:
@@ -673,11 +680,13 @@ class SecretService:
 
     def _credentials_after_refusal(
         self, secret_id: str, refused: DatabaseCredentials
-    ) -> tuple[str, DatabaseCredentials] | None:
+    ) -> tuple[str, DatabaseCredentials, Entry] | None:
+        """The login to retry with, its stage, and the fresh AWSCURRENT entry."""
         self.invalidate(secret_id)
-        current = self.get_database_credentials(secret_id)
+        current_entry = self._entry(secret_id, AWSCURRENT, False)
+        current = self._view(DatabaseCredentials, current_entry, secret_id)
         if _login_differs(current, refused):
-            return AWSCURRENT, current
+            return AWSCURRENT, current, current_entry
         pending_entry = self._optional_entry(secret_id, AWSPENDING, force_refresh=True)
         if pending_entry is None:
             return None
@@ -685,7 +694,9 @@ class SecretService:
             pending = self._view(DatabaseCredentials, pending_entry, secret_id)
         except SecretFormatError:
             return None
-        return (AWSPENDING, pending) if _login_differs(pending, refused) else None
+        if not _login_differs(pending, refused):
+            return None
+        return AWSPENDING, pending, current_entry
 
     def _ca_bundle(self) -> str | None:
         if not self._ca_bundle_read:
@@ -738,6 +749,10 @@ class SecretService:
 
 class _JwtVerificationKeys:
     """The key under which an AWSCURRENT entry caches its verification key pair."""
+
+
+class _WorkingLogin:
+    """The key under which an AWSCURRENT entry keeps the AWSPENDING login that worked."""
 
 
 # -- module level ----------------------------------------------------------------------

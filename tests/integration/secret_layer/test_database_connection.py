@@ -6,16 +6,17 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
+from tests.conftest import DatabaseUser
 from tests.unit.secret_layer.logcheck import remember
 
 from harness.mariadb import write_foreign_ca
 from secret_service import DatabaseAuthError, DatabaseTlsError, SecretService
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     from mypy_boto3_secretsmanager import SecretsManagerClient
-    from tests.conftest import DatabaseUser
     from tests.unit.secret_layer.logcheck import LineCapture
 
     from harness.mariadb import MariaDBServer
@@ -190,3 +191,141 @@ def test_a_connection_closed_inside_the_block_is_not_closed_twice(
         conn.close()
 
     assert not conn.open
+
+
+@pytest.fixture
+def clone_user(mariadb: MariaDBServer, db_user: DatabaseUser) -> Iterator[DatabaseUser]:
+    """The alternating-users partner of db_user (``<user>_clone``), on the same database."""
+    clone = DatabaseUser(
+        database=db_user.database,
+        username=db_user.username + "_clone",
+        password="clone-Passw0rd!initial-3",
+    )
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute(
+            "CREATE USER %s@'%%' IDENTIFIED BY %s REQUIRE SSL", (clone.username, clone.password)
+        )
+        cur.execute(f"GRANT ALL PRIVILEGES ON `{clone.database}`.* TO %s@'%%'", (clone.username,))
+    yield clone
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("DROP USER IF EXISTS %s@'%%'", (clone.username,))
+
+
+def test_after_two_alternating_rotations_the_app_logs_in_as_the_current_user(
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    clone_user: DatabaseUser,
+    db_secret: str,
+) -> None:
+    # Given the app's cached login is the user (AWSCURRENT two rotations ago)
+    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
+    current_user(service, db_secret)
+
+    # When rotation 1 moves AWSCURRENT to the clone, and rotation 2 changes the
+    # user's password and moves AWSCURRENT back to it, all unseen by the cache
+    secretsmanager.put_secret_value(
+        SecretId=db_secret, SecretString=secret_for(mariadb, clone_user, clone_user.password)
+    )
+    set_password(mariadb, db_user, NEW_PASSWORD)
+    secretsmanager.put_secret_value(
+        SecretId=db_secret, SecretString=secret_for(mariadb, db_user, NEW_PASSWORD)
+    )
+
+    # Then the next connection is refused once and logs in with AWSCURRENT's new password
+    assert current_user(service, db_secret).startswith(db_user.username + "@")
+    assert service.stats().api_calls == 2
+
+
+def test_inside_an_alternating_rotation_window_the_app_moves_to_the_other_user(
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    clone_user: DatabaseUser,
+    db_secret: str,
+) -> None:
+    # Given the app cached the user's login; AWSCURRENT has since moved to the clone
+    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
+    current_user(service, db_secret)
+    secretsmanager.put_secret_value(
+        SecretId=db_secret, SecretString=secret_for(mariadb, clone_user, clone_user.password)
+    )
+
+    # When the next rotation has changed the user's password (setSecret) but not yet
+    # moved AWSCURRENT (finishSecret)
+    secretsmanager.put_secret_value(
+        SecretId=db_secret,
+        SecretString=secret_for(mariadb, db_user, NEW_PASSWORD),
+        VersionStages=["AWSPENDING"],
+    )
+    set_password(mariadb, db_user, NEW_PASSWORD)
+
+    # Then the refused login is retried as AWSCURRENT's user, the clone
+    assert current_user(service, db_secret).startswith(clone_user.username + "@")
+
+
+def test_later_connections_in_a_single_user_window_reuse_the_login_that_worked(
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    db_secret: str,
+    layer_logs: LineCapture,
+) -> None:
+    # Given a single-user rotation stuck between setSecret and finishSecret
+    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
+    current_user(service, db_secret)
+    secretsmanager.put_secret_value(
+        SecretId=db_secret,
+        SecretString=secret_for(mariadb, db_user, NEW_PASSWORD),
+        VersionStages=["AWSPENDING"],
+    )
+    set_password(mariadb, db_user, NEW_PASSWORD)
+    current_user(service, db_secret)  # refused once, then AWSPENDING logs in
+    calls_after_recovery = service.stats().api_calls
+
+    # When the app opens five more connections inside the window
+    users = [current_user(service, db_secret) for _ in range(5)]
+
+    # Then each logs in at once: no refused login, no further API call
+    assert all(u.startswith(db_user.username + "@") for u in users)
+    assert service.stats().api_calls == calls_after_recovery
+    refused = [line for line in layer_logs.lines if "database login refused" in line]
+    assert len(refused) == 1
+
+
+def test_when_finish_secret_lands_the_pending_login_keeps_working(
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    db_secret: str,
+) -> None:
+    # Given the app recovered through AWSPENDING inside a single-user window
+    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
+    current_user(service, db_secret)
+    pending_version = secretsmanager.put_secret_value(
+        SecretId=db_secret,
+        SecretString=secret_for(mariadb, db_user, NEW_PASSWORD),
+        VersionStages=["AWSPENDING"],
+    )["VersionId"]
+    set_password(mariadb, db_user, NEW_PASSWORD)
+    current_user(service, db_secret)
+
+    # When finishSecret moves AWSCURRENT to the pending version and the cache refreshes
+    current_version = next(
+        v
+        for v, stages in secretsmanager.describe_secret(SecretId=db_secret)[
+            "VersionIdsToStages"
+        ].items()
+        if "AWSCURRENT" in stages
+    )
+    secretsmanager.update_secret_version_stage(
+        SecretId=db_secret,
+        VersionStage="AWSCURRENT",
+        MoveToVersionId=pending_version,
+        RemoveFromVersionId=current_version,
+    )
+    service.invalidate(db_secret)
+
+    # Then connections log in with AWSCURRENT, which is now the new password
+    assert current_user(service, db_secret).startswith(db_user.username + "@")
+    assert service.get_database_credentials(db_secret).password == NEW_PASSWORD
