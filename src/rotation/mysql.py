@@ -273,15 +273,17 @@ class MySQLDatabase:
                     cur, "REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@%s",
                     (target.user, target.host), what="grant reset", account=target,
                 )  # fmt: skip
+                _reset_roles(cur, _server(cur), target)
             else:
                 _execute_secret(
                     cur, "CREATE USER %s@%s IDENTIFIED BY %s",
                     (target.user, target.host, password), what="user creation", account=target,
                 )  # fmt: skip
             # REQUIRE takes a keyword, not a parameter: it comes from a fixed allow-list.
+            # ACCOUNT UNLOCK: the source logs in, so its copy must too (a stale lock stays).
             _execute(
-                cur, f"ALTER USER %s@%s REQUIRE {require}", (target.user, target.host),
-                what="REQUIRE clause", account=target,
+                cur, f"ALTER USER %s@%s REQUIRE {require} ACCOUNT UNLOCK",
+                (target.user, target.host), what="REQUIRE clause", account=target,
             )  # fmt: skip
             for line in source_grants:
                 statement = rename_grant(line, source, target)
@@ -364,6 +366,23 @@ def _require_of(cur: Cursor, account: Account) -> str:
     )  # fmt: skip
     row = cur.fetchone()
     return parse_require(str(row[0]) if row else "")
+
+
+def _reset_roles(cur: Cursor, server: ServerInfo, account: Account) -> None:
+    """Revoke every role ``account`` holds and clear its default role.
+
+    ``REVOKE ALL PRIVILEGES`` leaves MySQL's role grants and MariaDB's ``SET DEFAULT ROLE``
+    in place; a stale clone would then never match its source.
+    """
+    marker = " TO " + _grantee(account)
+    for line in _grants_of(cur, account):
+        if line.startswith("GRANT ") and " ON " not in line and marker in line:
+            roles = line[len("GRANT ") : line.index(marker)]
+            _execute(cur, f"REVOKE {roles} FROM %s@%s", (account.user, account.host),
+                     what="role reset", account=account)  # fmt: skip
+    keyword = "FOR" if server.flavor == "mariadb" else "TO"
+    _execute(cur, f"SET DEFAULT ROLE NONE {keyword} %s@%s", (account.user, account.host),
+             what="default role reset", account=account)  # fmt: skip
 
 
 def _require_native_plugin(cur: Cursor, account: Account) -> None:

@@ -1,0 +1,260 @@
+"""Edges a new user hits: a stale clone user, an unreadable master secret, the exact JSON
+shape, the single-user window seen by the application's layer, the JWT previous key."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from tests.integration.rotation.conftest import logs_in, start
+from tests.integration.rotation.test_rotation_recovery import InjectedCrash, crash_after_call
+
+from harness.rotation import ROTATION_STEPS, rotate, staging_labels
+from rotation_errors import RotationStateError
+from secret_service import SecretService
+from secret_service.errors import SecretNotFoundError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from tests.integration.rotation.conftest import Rig, SecretUnderTest
+
+    from harness.mariadb import MariaDBServer
+
+pytestmark = pytest.mark.mariadb
+
+
+def _normalized_grants(mariadb: MariaDBServer, username: str) -> list[str]:
+    """SHOW GRANTS with the grantee and credentials removed (comparable across users)."""
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SHOW GRANTS FOR %s@'%%'", (username,))
+        return sorted(
+            str(row[0]).replace(f"`{username}`", "`U`").split(" IDENTIFIED BY PASSWORD")[0]
+            for row in cur.fetchall()
+        )
+
+
+def _require(mariadb: MariaDBServer, username: str) -> str:
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SHOW CREATE USER %s@'%%'", (username,))
+        row = cur.fetchone()
+    assert row is not None
+    return "SSL" if " REQUIRE SSL" in str(row[0]) else "NONE"
+
+
+# -- alternating users: the clone already exists -----------------------------------------
+
+
+@pytest.fixture
+def stale_role(mariadb: MariaDBServer) -> Iterator[str]:
+    role = f"stale_role_{uuid.uuid4().hex[:8]}"
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE ROLE `{role}`")
+        cur.execute(f"GRANT SELECT ON mysql.* TO `{role}`")
+    yield role
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute(f"DROP ROLE IF EXISTS `{role}`")
+
+
+STALE_CLONES = {
+    "an extra global privilege": ["GRANT PROCESS ON *.* TO %(clone)s"],
+    "an extra database privilege": ["GRANT SELECT ON mysql.* TO %(clone)s"],
+    "a role and a default role": [
+        "GRANT `%(role)s` TO %(clone)s",
+        "SET DEFAULT ROLE `%(role)s` FOR %(clone)s",
+    ],
+    "no REQUIRE SSL": ["ALTER USER %(clone)s REQUIRE NONE"],
+    "a locked account": ["ALTER USER %(clone)s ACCOUNT LOCK"],
+}
+
+
+@pytest.mark.parametrize("statements", list(STALE_CLONES.values()), ids=list(STALE_CLONES))
+def test_alternating_users_overwrites_a_stale_clone_user(
+    statements: list[str], rig: Rig, stale_role: str
+) -> None:
+    # Given app_clone already exists (an earlier setup, a restored snapshot) with stale state
+    secret = rig.alternating_secret()
+    clone = secret.username + "_clone"
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("CREATE USER %s@'%%' IDENTIFIED BY 'stale-clone-Passw0rd'", (clone,))
+        for statement in statements:
+            cur.execute(statement % {"clone": f"'{clone}'@'%'", "role": stale_role})
+
+    # When the alternating-users rotation runs
+    token = rotate(rig.invoke, rig.sm, secret.arn)
+
+    # Then the clone is an exact copy of app, logs in as AWSCURRENT, and app still works
+    assert staging_labels(rig.sm, secret.arn)[token] == ["AWSCURRENT"]
+    assert rig.doc(secret.arn)["username"] == clone
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+    assert _normalized_grants(rig.mariadb, clone) == _normalized_grants(
+        rig.mariadb, secret.username
+    )
+    assert _require(rig.mariadb, clone) == "SSL"
+    assert not rig.logs_in(clone, "stale-clone-Passw0rd")
+    assert rig.logs_in(secret.username, secret.password)
+
+
+# -- alternating users: the master secret ------------------------------------------------
+
+
+def _clone_exists(mariadb: MariaDBServer, username: str) -> bool:
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM mysql.user WHERE User = %s", (username + "_clone",))
+        row = cur.fetchone()
+    return bool(row and row[0])
+
+
+def test_an_unreadable_master_secret_fails_set_secret_naming_masterarn_and_changes_nothing(
+    rig: Rig,
+) -> None:
+    # Given the master secret named by masterarn was deleted
+    secret = rig.alternating_secret()
+    rig.sm.delete_secret(SecretId=rig.master_arn, ForceDeleteWithoutRecovery=True)
+    token, event = start(rig.sm, secret.arn)
+    rig.invoke(event("createSecret"))
+
+    # When setSecret runs
+    with pytest.raises(SecretNotFoundError) as caught:
+        rig.invoke(event("setSecret"))
+
+    # Then the error says which field to check, and nothing changed
+    assert "masterarn" in str(caught.value)
+    assert caught.value.secret_id == rig.master_arn
+    assert not _clone_exists(rig.mariadb, secret.username)
+    assert staging_labels(rig.sm, secret.arn)[token] == ["AWSPENDING"]
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+
+
+def test_test_and_finish_do_not_need_the_master_secret(rig: Rig) -> None:
+    # Given setSecret ran, then the master secret became unreadable
+    secret = rig.alternating_secret()
+    token, event = start(rig.sm, secret.arn)
+    rig.invoke(event("createSecret"))
+    rig.invoke(event("setSecret"))
+    rig.sm.delete_secret(SecretId=rig.master_arn, ForceDeleteWithoutRecovery=True)
+
+    # When testSecret and finishSecret run
+    rig.invoke(event("testSecret"))
+    rig.invoke(event("finishSecret"))
+
+    # Then the rotation completed: they only log in as the application's users
+    assert staging_labels(rig.sm, secret.arn)[token] == ["AWSCURRENT"]
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+    assert rig.stage_logs_in(secret.arn, "AWSPREVIOUS")
+
+
+def test_an_alternate_user_that_is_the_master_is_refused(rig: Rig) -> None:
+    # Given a secret for '<master>_clone' (so the alternate would be the master user)
+    master_user = rig.mariadb.admin_user
+    secret = rig.make_db_secret(
+        username=f"{master_user}_clone",
+        extra={"masterarn": rig.master_arn, "rotationStrategy": "alternating-users"},
+    )
+    _token, event = start(rig.sm, secret.arn)
+    rig.invoke(event("createSecret"))
+
+    with pytest.raises(RotationStateError, match="master user itself"):
+        rig.invoke(event("setSecret"))
+
+    assert rig.logs_in(master_user, rig.mariadb.admin_password)
+
+
+# -- the secret's JSON is kept ------------------------------------------------------------
+
+
+def test_a_rotation_changes_only_the_password_in_the_secret_document(
+    rig: Rig, mariadb: MariaDBServer
+) -> None:
+    # Given a secret written by another tool: string port and ssl, no engine, its key order
+    username, database = f"shape_{uuid.uuid4().hex[:8]}", f"shapedb_{uuid.uuid4().hex[:8]}"
+    mariadb.create_database_user(database=database, username=username, password="shape-Passw0rd")
+    doc = {"username": username, "password": "shape-Passw0rd", "host": mariadb.host,
+           "port": str(mariadb.port), "ssl": "true", "dbname": database,
+           "tags": {"team": "a"}}  # fmt: skip
+    arn = rig.sm.create_secret(Name="app-test-shape", SecretString=json.dumps(doc))["ARN"]
+    try:
+        # When it rotates
+        rotate(rig.invoke, rig.sm, arn)
+
+        # Then the document is the same but for the password
+        after = rig.doc(arn)
+        assert list(after) == list(doc)
+        assert {k: v for k, v in after.items() if k != "password"} == {
+            k: v for k, v in doc.items() if k != "password"
+        }
+        assert rig.logs_in(username, after["password"])
+    finally:
+        mariadb.drop_database_user(database=database, username=username)
+
+
+# -- JWT: the previous key keeps verifying -------------------------------------------------
+
+
+def test_a_rotated_signing_key_keeps_the_shape_and_the_old_key_verifies_as_awsprevious(
+    rig: Rig,
+) -> None:
+    # Given a JWT secret with the application's own extra key, and a warm layer cache
+    doc = {"signingKey": "o" * 64, "kid": "2026-11", "rotationStrategy": "random-key"}
+    arn = rig.sm.create_secret(Name="app-test-secret-jwt", SecretString=json.dumps(doc))["ARN"]
+    service = SecretService(rig.sm)
+    assert [k.signing_key for k in service.get_jwt_verification_keys(arn)] == ["o" * 64]
+
+    # When the key rotates
+    rotate(rig.invoke, rig.sm, arn)
+
+    # Then the shape is kept, AWSPREVIOUS holds the old key, and both verify
+    current, previous = rig.doc(arn), rig.doc(arn, "AWSPREVIOUS")
+    assert list(current) == list(doc)
+    assert current["kid"] == "2026-11"
+    assert previous == doc
+    service.invalidate(arn)
+    keys = [k.signing_key for k in service.get_jwt_verification_keys(arn)]
+    assert keys == [current["signingKey"], "o" * 64]
+
+
+# -- single user: the window between setSecret and finishSecret ---------------------------
+
+
+def _current_user(service: SecretService, arn: str, ca_path: str) -> str:
+    with service.database_connection(arn, ca_bundle_path=ca_path) as conn, conn.cursor() as cur:
+        cur.execute("SELECT CURRENT_USER()")
+        row: Any = cur.fetchone()
+    return str(row[0])
+
+
+def test_a_crash_between_set_and_test_keeps_the_application_connected_until_the_retry(
+    rig: Rig, db_secret: SecretUnderTest
+) -> None:
+    # Given the application's layer with AWSCURRENT cached, and setSecret done
+    service = SecretService(rig.sm)
+    ca_path = rig.mariadb.ca_path
+    assert _current_user(service, db_secret.arn, ca_path).startswith(db_secret.username + "@")
+    token, event = start(rig.sm, db_secret.arn)
+    rig.invoke(event("createSecret"))
+    rig.invoke(event("setSecret"))
+
+    # When the function dies in testSecret (after its first Secrets Manager call)
+    disarm = crash_after_call(rig.app, "DescribeSecret", 1)
+    try:
+        with pytest.raises(InjectedCrash):
+            rig.invoke(event("testSecret"))
+    finally:
+        disarm()
+
+    # Then AWSCURRENT alone no longer logs in (the documented single-user window) ...
+    assert not rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
+    # ... but the application still connects: the layer falls back to AWSPENDING
+    assert _current_user(service, db_secret.arn, ca_path).startswith(db_secret.username + "@")
+
+    # When Secrets Manager retries the rotation with the same token
+    for step in ROTATION_STEPS:
+        rig.invoke(event(step))
+
+    # Then it completed and the application connects with the new AWSCURRENT
+    assert staging_labels(rig.sm, db_secret.arn)[token] == ["AWSCURRENT"]
+    assert rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
+    assert _current_user(service, db_secret.arn, ca_path).startswith(db_secret.username + "@")
+    assert not logs_in(rig.mariadb, db_secret.username, db_secret.password)
