@@ -132,6 +132,10 @@ class Resolver:
             self._conditions[name] = self._truth(self.template["Conditions"][name])
         return self._conditions[name]
 
+    def truth(self, node: Any) -> bool:
+        """Evaluate a condition expression (a Conditions entry, a Rules condition or assert)."""
+        return self._truth(node)
+
     def _truth(self, node: Any) -> bool:
         ((key, arg),) = node.items()
         if key == "Condition":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from typing import Any
 
@@ -271,3 +272,95 @@ def test_the_longest_app_name_fits_every_aws_name_limit() -> None:
 
     assert too_long == []
     assert max(len(p) for p in patterns) <= 1024  # CloudWatch Logs' filter pattern limit
+
+
+def violations(spec: dict[str, Any], value: Any) -> list[str]:
+    """What CloudFormation would refuse about ``value`` for the parameter ``spec``."""
+    text = ",".join(value) if isinstance(value, list) else str(value)
+    found = []
+    if "AllowedValues" in spec and text not in [str(v) for v in spec["AllowedValues"]]:
+        found.append(f"{text!r} not in {spec['AllowedValues']}")
+    if "AllowedPattern" in spec and not re.fullmatch(spec["AllowedPattern"], text):
+        found.append(f"{text!r} does not match {spec['AllowedPattern']}")
+    if spec.get("Type") == "Number":
+        try:
+            number = float(text)
+        except ValueError:
+            return [*found, f"{text!r} is not a number"]
+        if number < float(spec.get("MinValue", number)) or number > float(
+            spec.get("MaxValue", number)
+        ):
+            found.append(f"{text} outside [{spec.get('MinValue')}, {spec.get('MaxValue')}]")
+    if not int(spec.get("MinLength", 0)) <= len(text) <= int(spec.get("MaxLength", 4096)):
+        found.append(f"{text!r} length outside MinLength/MaxLength")
+    return found
+
+
+def test_every_parameter_default_is_a_value_cloudformation_accepts(
+    raw_template: dict[str, Any],
+) -> None:
+    refused = {
+        name: problems
+        for name, spec in raw_template["Parameters"].items()
+        if "Default" in spec and (problems := violations(spec, spec["Default"]))
+    }
+
+    assert refused == {}
+
+
+def test_samconfig_overrides_are_values_the_template_accepts(
+    raw_template: dict[str, Any], samconfig: dict[str, dict[str, str]], environment: str
+) -> None:
+    # Given one environment's parameter_overrides from samconfig.toml
+    overrides = samconfig[environment]
+    parameters = raw_template["Parameters"]
+
+    # Then each names a parameter of the template, with a value its constraints accept
+    assert set(overrides) <= set(parameters), set(overrides) - set(parameters)
+    refused = {
+        name: problems
+        for name, value in overrides.items()
+        if (problems := violations(parameters[name], value))
+    }
+    assert refused == {}
+    assert overrides["Environment"] == environment
+    assert overrides.get("AppName", parameters["AppName"]["Default"]) == "goal-mandala"
+
+
+def test_samconfig_values_pass_every_template_rule(deployed: Deployed) -> None:
+    # Rules are checked by CloudFormation before it creates anything
+    rules = deployed.template.get("Rules", {})
+
+    failed = [
+        f"{name}: {assertion['AssertDescription']}"
+        for name, rule in rules.items()
+        if deployed.resolver.truth(rule.get("RuleCondition", {"Fn::Equals": ["a", "a"]}))
+        for assertion in rule["Assertions"]
+        if not deployed.resolver.truth(assertion["Assert"])
+    ]
+
+    assert rules, "the translated template lost its Rules"
+    assert failed == []
+
+
+def test_the_rules_refuse_what_they_say_they_refuse() -> None:
+    broken = deploy("prod", DatabaseStackName="", DatabaseHost="", ReplicaRegion="us-west-2")
+
+    failed = {
+        name
+        for name, rule in broken.template["Rules"].items()
+        if broken.resolver.truth(rule["RuleCondition"])
+        and not all(broken.resolver.truth(a["Assert"]) for a in rule["Assertions"])
+    }
+
+    assert failed == {"DatabaseNeedsAHost", "ReplicationNeedsAMultiRegionKey"}
+
+
+def test_samconfig_tags_every_stack_with_its_application_and_environment() -> None:
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text())
+
+    for env in ENVIRONMENTS:
+        tags = dict(
+            pair.split("=", 1) for pair in config[env]["deploy"]["parameters"]["tags"].split()
+        )
+        assert tags == {"Application": "goal-mandala", "Environment": env, "ManagedBy": "sam"}
