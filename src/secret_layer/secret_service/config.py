@@ -120,11 +120,12 @@ class ServiceConfig:
                 continue
             try:
                 values[name] = convert(raw)
-            except ValueError:
+            except ValueError as exc:
                 kind = "an integer" if convert is int else "a number"
                 raise SecretConfigError(
-                    f"environment variable {variable} must be {kind} (got {raw!r})"
-                ) from None
+                    f"environment variable {variable} must be {kind} (got {raw!r}); "
+                    "unset it to use the default"
+                ) from exc
         try:
             return cls(**values)
         except SecretConfigError as exc:

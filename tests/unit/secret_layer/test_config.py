@@ -59,6 +59,12 @@ def test_every_variable_is_read() -> None:
         ("SECRETS_CACHE_MAX_ENTRIES", "0"),
         ("SECRETS_RETRY_MAX_ATTEMPTS", "99"),
         ("SECRETS_READ_TIMEOUT_S", "0"),
+        ("SECRETS_CACHE_TTL_S", "nan"),
+        ("SECRETS_CACHE_MAX_STALE_S", "inf"),
+        ("SECRETS_CACHE_MAX_ENTRIES", "1e3"),
+        ("SECRETS_RETRY_MAX_ATTEMPTS", "true"),
+        ("SECRETS_RETRY_MAX_TOTAL_S", "901"),
+        ("SECRETS_CONNECT_TIMEOUT_S", "0.01"),
     ],
 )
 def test_a_bad_value_names_the_variable(variable: str, value: str) -> None:
@@ -105,3 +111,42 @@ def test_no_region_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
 
     with pytest.raises(SecretConfigError, match="AWS_REGION"):
         create_default_client(connect_timeout_s=1, read_timeout_s=1)
+
+
+def test_a_bad_value_error_keeps_its_cause() -> None:
+    with pytest.raises(SecretConfigError) as caught:
+        ServiceConfig.from_env({"SECRETS_CACHE_MAX_ENTRIES": "many"})
+
+    assert isinstance(caught.value.__cause__, ValueError)
+    assert isinstance(caught.value, ValueError)
+
+
+def test_blank_and_padded_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = ServiceConfig.from_env(
+        {"SECRETS_CACHE_TTL_S": "  ", "SECRETS_CACHE_MAX_ENTRIES": " 7 "}
+    )
+
+    assert (config.ttl_s, config.max_entries) == (300.0, 7)
+
+
+def test_the_default_service_is_made_once_the_environment_is_fixed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a bad variable: the first use fails and nothing broken is kept
+    monkeypatch.setenv("SECRETS_CACHE_MAX_ENTRIES", "0")
+    with pytest.raises(SecretConfigError, match="SECRETS_CACHE_MAX_ENTRIES"):
+        get_default_service()
+
+    # When it is fixed, Then the next call builds the service from it
+    monkeypatch.setenv("SECRETS_CACHE_MAX_ENTRIES", "12")
+    assert get_default_service()._max_entries == 12
+
+
+def test_the_environment_is_read_once_not_at_every_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SECRETS_CACHE_TTL_S", "30")
+    service = get_default_service()
+
+    monkeypatch.setenv("SECRETS_CACHE_TTL_S", "bogus")
+
+    assert get_default_service() is service
+    assert service._ttl_s == 30
