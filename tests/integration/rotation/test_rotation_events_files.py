@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,13 +45,34 @@ def test_the_sample_events_share_one_secret_and_token() -> None:
     assert len({e["ClientRequestToken"] for e in events}) == 1
 
 
-def test_the_sample_events_rotate_a_secret(rig: Rig, db_secret: SecretUnderTest) -> None:
-    # Given moto's ARN for the secret (its random suffix differs from the sample's)
-    token = _load("createSecret")["ClientRequestToken"]
-    begin_rotation(rig.sm, db_secret.arn, token=token)
+def test_the_sample_events_name_the_templates_database_secret() -> None:
+    template = (EVENTS.parent / "template.yaml").read_text()
+    secret_id = _load("createSecret")["SecretId"]
 
+    assert 'Name: !Sub "${AppName}-${Environment}-secret-database"' in template
+    assert re.search(r"Default: goal-mandala\b", template)
+    assert secret_id.split(":secret:")[1].startswith("goal-mandala-dev-secret-database-")
+
+
+def test_the_sample_event_files_unchanged_rotate_a_secret_through_the_handler(
+    rig: Rig, db_secret: SecretUnderTest
+) -> None:
+    # Given the secret under the sample's exact ARN (moto's custom-id tag fixes the suffix)
+    sample = _load("createSecret")
+    name, suffix = sample["SecretId"].split(":secret:")[1].rsplit("-", 1)
+    arn = rig.sm.create_secret(
+        Name=name,
+        SecretString=json.dumps(rig.doc(db_secret.arn)),
+        Tags=[{"Key": "_custom_id_", "Value": suffix}],
+    )["ARN"]
+    assert arn == sample["SecretId"]
+    begin_rotation(rig.sm, arn, token=sample["ClientRequestToken"])
+
+    # When each file is handed to the handler as it is, as sam local invoke -e does
     for step in ROTATION_STEPS:
-        rig.invoke(_load(step) | {"SecretId": db_secret.arn})
+        rig.invoke(_load(step))
 
-    assert staging_labels(rig.sm, db_secret.arn)[token] == ["AWSCURRENT"]
-    assert rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
+    # Then the rotation completed and the new password logs in
+    assert staging_labels(rig.sm, arn)[sample["ClientRequestToken"]] == ["AWSCURRENT"]
+    assert rig.stage_logs_in(arn, "AWSCURRENT")
+    assert not rig.logs_in(db_secret.username, db_secret.password)
