@@ -277,3 +277,66 @@ def test_rotation_through_a_secrets_manager_endpoint_over_http(
     finally:
         client.delete_secret(SecretId=arn, ForceDeleteWithoutRecovery=True)
         mariadb.drop_database_user(database=database, username=username)
+
+
+ROTATION_LOG_MESSAGES = {
+    "pending version created",
+    "database password changed",
+    "alternate user synchronised",
+    "alternate user left unused",
+    "AWSCURRENT moved",
+    "step had nothing to do",
+    "version already AWSCURRENT",
+    "database password restored",
+    "rotation rolled back",
+    "rotation step done",
+}
+
+
+def test_every_log_line_is_a_fixed_event_with_context_keys_and_no_raw_event(
+    rig: Rig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given every strategy, a step delivered again after the rotation, and a rollback
+    single, alternating = rig.make_db_secret(), rig.alternating_secret()
+    jwt = rig.sm.create_secret(
+        Name="app-test-secret-jwt-logs",
+        SecretString=json.dumps({"signingKey": "L" * 64, "rotationStrategy": "random-key"}),
+    )["ARN"]
+    capsys.readouterr()
+    invoked: list[dict[str, Any]] = []
+
+    def invoke(event: dict[str, Any]) -> None:
+        invoked.append(event)
+        rig.invoke(event)
+
+    token = rotate(invoke, rig.sm, single.arn)
+    invoke(rotation_event(single.arn, token, "finishSecret"))  # already AWSCURRENT
+    rotate(invoke, rig.sm, alternating.arn)
+    rotate(invoke, rig.sm, jwt)
+    rolled = begin_rotation(rig.sm, single.arn)
+    invoke(rotation_event(single.arn, rolled, "createSecret"))
+    invoke(rotation_event(single.arn, rolled, "setSecret"))
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute(f"REVOKE ALL PRIVILEGES ON `{single.database}`.* FROM %s@'%%'",
+                    (single.username,))  # fmt: skip
+    with pytest.raises(RotationTestFailedError):
+        invoke(rotation_event(single.arn, rolled, "testSecret"))
+
+    # Then every line the function printed is JSON: an EMF document or a fixed log event
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    logs = [json.loads(line) for line in lines if not line.startswith('{"_aws"')]
+    assert {log["message"] for log in logs} == ROTATION_LOG_MESSAGES - {
+        "alternate user left unused"  # only when a first alternating rotation rolls back
+    }
+    for log in logs:
+        assert {"secret_id", "step", "version_id", "function_request_id"} <= log.keys()
+        assert log["step"] in ROTATION_STEPS_SET
+        assert not {"event", "password", "SecretString", "signingKey"} & log.keys()
+    # And no invocation event was logged whole
+    text = "\n".join(lines)
+    for event in invoked:
+        assert json.dumps(event) not in text
+        assert repr(event) not in text
+
+
+ROTATION_STEPS_SET = {"createSecret", "setSecret", "testSecret", "finishSecret"}
