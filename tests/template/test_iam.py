@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import fnmatch
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from tests.template.conftest import ACCOUNT, ENVIRONMENTS, REGION, Deployed
+from tests.template.conftest import ACCOUNT, ENVIRONMENTS, REGION, ROOT, Deployed
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SECRET_LOGICAL_IDS = ("DatabaseSecret", "JwtSecret", "ExternalApisSecret")
 CRYPTO_ACTIONS = (
@@ -288,3 +293,89 @@ def test_each_function_writes_only_its_own_log_group(deployed: Deployed) -> None
         assert log_resources == {
             f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:log-stream:*"
         }, role
+
+
+def boto3_operations(path: Path) -> set[str]:
+    """API operations ``path`` calls on a client attribute (``self.client.put_secret_value``)."""
+    operations = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Attribute)
+            and node.func.value.attr in ("client", "_client")
+        ):
+            operations.add("".join(part.title() for part in node.func.attr.split("_")))
+    return operations
+
+
+def test_only_the_secrets_store_adapter_talks_to_aws_in_the_rotation_function() -> None:
+    aws_import = re.compile(r"^\s*(import|from) (boto3|botocore)\b", re.MULTILINE)
+
+    importers = {
+        path.name
+        for path in (ROOT / "src" / "rotation").glob("*.py")
+        if aws_import.search(path.read_text())
+    }
+
+    assert importers == {"secrets_store.py"}
+
+
+def test_the_rotation_role_allows_exactly_what_the_rotation_code_calls(
+    deployed: Deployed,
+) -> None:
+    # Given the Secrets Manager operations the rotation's one AWS adapter calls
+    called = {
+        f"secretsmanager:{op}"
+        for op in boto3_operations(ROOT / "src" / "rotation" / "secrets_store.py")
+    }
+    documents = role_documents(deployed, "RotationFunctionRole")
+
+    # When the role's Secrets Manager and KMS actions are listed
+    granted = {
+        action
+        for document in documents
+        for statement in allow_statements(document)
+        for action in as_list(statement["Action"])
+        if action.split(":")[0] in ("secretsmanager", "kms")
+    }
+
+    # Then they are those calls (no more, no fewer) plus the KMS use Secrets Manager makes
+    # on the function's behalf: Decrypt to read, GenerateDataKey to store AWSPENDING
+    assert called == {
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:GetRandomPassword",
+        "secretsmanager:UpdateSecretVersionStage",
+    }
+    assert granted == called | {"kms:Decrypt", "kms:GenerateDataKey"}
+
+
+def test_the_alternating_users_master_secret_is_only_read() -> None:
+    from tests.template.conftest import deploy
+
+    master = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:aurora-admin-XyZ123"
+    deployed = deploy("prod", DatabaseRotationStrategy="alternating-users", MasterSecretArn=master)
+
+    on_master = {
+        action
+        for document in role_documents(deployed, "RotationFunctionRole")
+        for statement in allow_statements(document)
+        if master in as_list(statement["Resource"])
+        for action in as_list(statement["Action"])
+    }
+
+    assert on_master == {"secretsmanager:GetSecretValue"}
+
+
+def test_tag_discovery_and_list_secrets_go_together(deployed: Deployed) -> None:
+    # ListSecrets has no resource type: granted only if the template turns discovery on
+    variables = deployed.props("HealthCheckFunction")["Environment"]["Variables"]
+    lists = any(
+        grants(statement, "secretsmanager:ListSecrets")
+        for document in role_documents(deployed, "HealthCheckFunctionRole")
+        for statement in allow_statements(document)
+    )
+
+    assert lists is bool(variables.get("SECRET_TAG_KEY"))

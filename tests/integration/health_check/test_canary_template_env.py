@@ -26,6 +26,7 @@ from harness.lambda_runtime import FakeLambdaContext
 if TYPE_CHECKING:
     from types import ModuleType
 
+    import boto3
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from tests.conftest import DatabaseUser
 
@@ -262,3 +263,48 @@ def test_the_external_api_secret_as_first_deployed_is_reported_until_filled_in(
     assert "bedrock" in failed[0]["error_message"] or "ses" in failed[0]["error_message"]
     assert db_user.password not in json.dumps(summary)
     assert all(value not in json.dumps(summary) for value in values.values())
+
+
+def role_actions(stack: Deployed, role: str, service: str) -> set[str]:
+    """Every ``service:`` action the role's inline policies allow."""
+    actions: set[str] = set()
+    for policy in stack.props(role)["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement["Effect"] != "Allow":
+                continue
+            listed = statement["Action"]
+            for action in [listed] if isinstance(listed, str) else listed:
+                if action.startswith(f"{service}:"):
+                    actions.add(action)
+    return actions
+
+
+def test_the_canary_role_allows_exactly_the_calls_a_run_makes(
+    *,
+    canary: ModuleType,
+    secretsmanager: SecretsManagerClient,
+    boto3_session: boto3.Session,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given every AWS call of the canary's clients is recorded
+    stack = stack_for("prod", mariadb, db_user)
+    create_template_secrets(
+        stack, secretsmanager, password=db_user.password, external_apis=FILLED_EXTERNAL_APIS
+    )
+    calls: set[str] = set()
+
+    def record(model: Any, **_: Any) -> None:
+        calls.add(f"{model.service_model.signing_name}:{model.name}")
+
+    boto3_session.events.register("before-call", record)
+
+    # When the canary runs as the template configures it
+    summary = run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path)
+
+    # Then its role allows each call it made, and nothing it never makes (KMS is used only
+    # by Secrets Manager on its behalf, so the role's one KMS action is Decrypt)
+    assert summary["ok"] is True
+    assert calls == role_actions(stack, "HealthCheckFunctionRole", "secretsmanager")
+    assert role_actions(stack, "HealthCheckFunctionRole", "kms") == {"kms:Decrypt"}
