@@ -364,3 +364,56 @@ def test_the_filter_evaluator_refuses_what_it_does_not_understand() -> None:
         matches("{ $.a > 3 }", {"a": 4})
     with pytest.raises(FilterPatternError):
         matches("ERROR", {})
+
+
+ALARM_TUNING = ("Threshold", "EvaluationPeriods", "DatapointsToAlarm", "Period")
+
+
+def test_alarm_tuning_that_differs_between_environments_comes_from_mappings(
+    raw_template: dict[str, Any], deployed_by_env: dict[str, Deployed]
+) -> None:
+    # Given each alarm's tuning as deployed in every environment
+    differing = []
+    for name, resource in raw_template["Resources"].items():
+        if resource["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        for key in ALARM_TUNING:
+            values = {
+                env: d.props(name).get(key) for env, d in deployed_by_env.items() if d.has(name)
+            }
+            if len({str(v) for v in values.values()}) > 1:
+                differing.append((name, key, resource["Properties"][key]))
+
+    # Then every value that changes with the environment is read from a mapping
+    assert differing, "prod is expected to have stricter thresholds than dev"
+    for name, key, raw in differing:
+        assert "Fn::FindInMap" in raw, f"{name}.{key} differs per environment: {raw}"
+        # the period follows the canary's rate (prod's samconfig runs it every minute)
+        expected = "CanarySchedule" if key == "Period" else "EnvironmentConfig"
+        assert raw["Fn::FindInMap"][0] == expected, f"{name}.{key}"
+
+
+@pytest.mark.parametrize(
+    ("alarm", "key", "mapping_key"),
+    [
+        ("DatabaseRetrievalLatencyAlarm", "Threshold", "RetrievalLatencyP99ThresholdMs"),
+        ("JwtRetrievalLatencyAlarm", "Threshold", "RetrievalLatencyP99ThresholdMs"),
+        ("ExternalApisRetrievalLatencyAlarm", "Threshold", "RetrievalLatencyP99ThresholdMs"),
+        ("DatabaseLoginFailureAlarm", "EvaluationPeriods", "LoginFailureEvaluationPeriods"),
+        ("DatabaseLoginFailureAlarm", "DatapointsToAlarm", "LoginFailureDatapointsToAlarm"),
+        ("DatabaseRotationOverdueAlarm", "EvaluationPeriods", "RotationOverdueEvaluationPeriods"),
+        ("JwtRotationOverdueAlarm", "EvaluationPeriods", "RotationOverdueEvaluationPeriods"),
+    ],
+)
+def test_each_environment_gets_its_own_mapping_value(
+    raw_template: dict[str, Any],
+    deployed_by_env: dict[str, Deployed],
+    alarm: str,
+    key: str,
+    mapping_key: str,
+) -> None:
+    mapping = raw_template["Mappings"]["EnvironmentConfig"]
+
+    for env, deployed in deployed_by_env.items():
+        if deployed.has(alarm):
+            assert deployed.props(alarm)[key] == mapping[env][mapping_key], (env, alarm)
