@@ -635,7 +635,7 @@ class SecretService:
             return values, failed
         values = {}
         for item in fetched:
-            requested = _match_requested(item, chunk)
+            requested = _match_requested(item, [i for i in chunk if i not in values])
             if requested is not None:
                 values[requested] = self._store(requested, item, generation).value
         for secret_id in chunk:

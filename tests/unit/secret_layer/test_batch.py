@@ -204,3 +204,18 @@ def test_the_batch_follows_next_token_pages(stubbed: Stubbed, clock: FakeClock) 
     )
 
     assert service(client, clock).get_many(["a", "b"]) == {"a": value_of("a"), "b": value_of("b")}
+
+
+def test_one_secret_asked_by_name_and_by_arn_fills_both_ids(
+    stubbed: Stubbed, clock: FakeClock
+) -> None:
+    # Given a batch asking for one secret twice, by name and by ARN (two answers)
+    client, stubber = stubbed
+    names = ["one", arn_of("one")]
+    response = batch_response(["one", "one"])
+    stubber.add_response("batch_get_secret_value", response, {"SecretIdList": names})
+
+    # When read together, Then both ids get the value and neither is reported missing
+    values = service(client, clock).get_many(names)
+
+    assert values == {"one": value_of("one"), arn_of("one"): value_of("one")}
