@@ -52,6 +52,8 @@ from secret_service.errors import (
     SecretDecryptionError,
     SecretFormatError,
     SecretNotFoundError,
+    SecretThrottledError,
+    SecretUnavailableError,
 )
 from secret_service.models import DatabaseCredentials, JwtConfig, parse_secret_json
 
@@ -566,19 +568,46 @@ def test_secret(ctx: RotationContext) -> str:
         failure = exc
     else:
         return "tested"
-    _roll_back(ctx, failure)
+    label = _roll_back(ctx, failure)
     raise RotationTestFailedError(
         f"testSecret failed for {ctx.metadata.name} ({type(failure).__name__}: {failure}); "
-        "rolled back: AWSCURRENT is unchanged and logs in, AWSPENDING was removed",
+        f"rolled back: AWSCURRENT is unchanged and logs in, {label}",
         secret_id=ctx.arn,
         rolled_back=True,
     ) from failure
 
 
-def _roll_back(ctx: RotationContext, failure: Exception) -> None:
+_LABEL_ERRORS = (
+    SecretAccessDeniedError,
+    SecretDecryptionError,
+    SecretThrottledError,
+    SecretUnavailableError,
+    RotationSecretsManagerError,
+)
+
+
+def _roll_back(ctx: RotationContext, failure: Exception) -> str:
+    """Put the database back on AWSCURRENT, then drop AWSPENDING; say what became of it.
+
+    The database comes first: it is what keeps the application logged in. If Secrets
+    Manager then refuses to drop the label (the same missing permission that failed
+    finishSecret, typically), the rollback still stands and the caller's error says so.
+    """
     STRATEGIES[ctx.strategy].rollback(ctx)
-    ctx.store.move_stage(ctx.arn, stage=AWSPENDING, to_version_id=None, from_version_id=ctx.token)
-    ctx.event("rotation rolled back", version_id=ctx.token, cause=type(failure).__name__)
+    try:
+        ctx.store.move_stage(
+            ctx.arn, stage=AWSPENDING, to_version_id=None, from_version_id=ctx.token
+        )
+    except _LABEL_ERRORS as exc:
+        ctx.event("rotation rolled back", version_id=ctx.token, cause=type(failure).__name__,
+                  label_removed=False, label_error=type(exc).__name__)  # fmt: skip
+        return (
+            f"but AWSPENDING could not be removed ({type(exc).__name__}): remove it from "
+            f"version {ctx.token} (UpdateSecretVersionStage) before the next rotation"
+        )
+    ctx.event("rotation rolled back", version_id=ctx.token, cause=type(failure).__name__,
+              label_removed=True)  # fmt: skip
+    return "AWSPENDING was removed"
 
 
 def finish_secret(ctx: RotationContext) -> str:
@@ -591,11 +620,11 @@ def finish_secret(ctx: RotationContext) -> str:
     except (SecretAccessDeniedError, SecretDecryptionError, RotationSecretsManagerError) as exc:
         # Not transient: a retry will be refused too, and the database already holds the
         # pending password that AWSCURRENT does not. Put the database back.
-        _roll_back(ctx, exc)
+        label = _roll_back(ctx, exc)
         raise RotationFinishFailedError(
             f"finishSecret for {ctx.metadata.name}: Secrets Manager refused to move AWSCURRENT "
             f"({type(exc).__name__}); rolled back: AWSCURRENT is unchanged and logs in, "
-            "AWSPENDING was removed. Check the function role may UpdateSecretVersionStage",
+            f"{label}. Check the function role may UpdateSecretVersionStage",
             secret_id=ctx.arn,
             rolled_back=True,
         ) from exc

@@ -490,3 +490,52 @@ def test_a_bad_pending_signing_key_is_rolled_back(pending_key: str, reason: str,
     assert caught.value.rolled_back
     assert token not in staging_labels(rig.sm, arn)
     assert rig.doc(arn)["signingKey"] == "K" * 64
+
+
+def _deny_always(app: ModuleType, operation: str) -> Callable[[], None]:
+    """Every ``operation`` call is refused (AccessDenied) until the returned disarm runs."""
+    client = app.runtime().store.client
+    event_name = f"before-call.secrets-manager.{operation}"
+
+    class _Http:
+        status_code = 400
+        headers: dict[str, str] = {}  # noqa: RUF012
+        content = b""
+
+    def _deny(**_: Any) -> tuple[Any, dict[str, Any]]:
+        return _Http(), {
+            "Error": {"Code": "AccessDeniedException", "Message": "not allowed"},
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
+
+    client.meta.events.register(event_name, _deny)
+    return lambda: client.meta.events.unregister(event_name, _deny)
+
+
+def test_finish_denied_every_label_move_still_restores_the_database_and_says_so(
+    db_secret: SecretUnderTest, capsys: pytest.CaptureFixture[str], rig: Rig
+) -> None:
+    # Given the role may not UpdateSecretVersionStage at all (a policy mistake)
+    token, event = start(rig.sm, db_secret.arn)
+    for step in ("createSecret", "setSecret", "testSecret"):
+        rig.invoke(event(step))
+    disarm = _deny_always(rig.app, "UpdateSecretVersionStage")
+    capsys.readouterr()
+
+    # When finishSecret runs
+    try:
+        with pytest.raises(RotationFinishFailedError) as caught:
+            rig.invoke(event("finishSecret"))
+    finally:
+        disarm()
+
+    # Then the database is back on AWSCURRENT, and the error says AWSPENDING is still there
+    assert caught.value.rolled_back
+    assert "AWSPENDING could not be removed" in str(caught.value)
+    assert rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
+    assert staging_labels(rig.sm, db_secret.arn)[token] == ["AWSPENDING"]
+    assert '"RotationRolledBack":[1.0]' in capsys.readouterr().out
+    # And a retry of finishSecret never moves AWSCURRENT to the refused password
+    with pytest.raises(RotationStateError, match="does not accept the AWSPENDING password"):
+        rig.invoke(event("finishSecret"))
+    assert rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
