@@ -164,6 +164,7 @@ def lambda_handler(
             rotation_period_days=config.rotation_period_days,
             rotation_grace_days=config.rotation_grace_days,
             max_concurrency=config.max_concurrency,
+            require_database_rotation=config.require_database_rotation,
         ),
         deadline_s=config.deadline_s(remaining_ms),
         clock=clock,

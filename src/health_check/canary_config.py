@@ -55,6 +55,7 @@ class CanaryConfig:
     rds_ca_bundle: str | None = None
     rotation_period_days: int = DEFAULT_ROTATION_PERIOD_DAYS
     rotation_grace_days: float = DEFAULT_ROTATION_GRACE_DAYS
+    require_database_rotation: bool = True
     probe_timeout_ms: int = DEFAULT_PROBE_TIMEOUT_MS
     db_connect_timeout_s: float = DEFAULT_DB_CONNECT_TIMEOUT_S
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
@@ -135,6 +136,7 @@ class CanaryConfig:
                     env, "ROTATION_PERIOD_DAYS", DEFAULT_ROTATION_PERIOD_DAYS, 1, 365, integer=True
                 )
             ),
+            require_database_rotation=_flag(env, "REQUIRE_DATABASE_ROTATION", default=True),
             probe_timeout_ms=int(
                 _number(env, "PROBE_TIMEOUT_MS", DEFAULT_PROBE_TIMEOUT_MS, 50, 60_000, integer=True)
             ),
@@ -205,6 +207,15 @@ def _ca_bundle(env: Mapping[str, str]) -> str | None:
             variable="RDS_CA_BUNDLE",
         )
     return path
+
+
+def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
+    raw = _optional(env, name)
+    if raw is None:
+        return default
+    if raw.lower() not in ("true", "false"):
+        raise CanaryConfigError(f"{name}={raw!r} is not true or false", variable=name)
+    return raw.lower() == "true"
 
 
 def _endpoint(env: Mapping[str, str]) -> str | None:

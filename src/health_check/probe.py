@@ -216,20 +216,22 @@ def assess_rotation(
     now: datetime,
     period_days: float,
     grace_days: float,
+    require_database_rotation: bool = True,
 ) -> RotationResult:
     """Days since the last rotation (or creation, if never rotated) and overdue-ness.
 
-    A secret is expected to rotate when rotation is enabled on it, and always when it is
-    the database secret (a database password that never rotates is overdue too). Such a
-    secret is overdue when its NextRotationDate is more than ``grace_days`` past, or when
-    the last rotation is more than ``period_days + grace_days`` ago.
+    A secret is expected to rotate when rotation is enabled on it, and, with
+    ``require_database_rotation`` (every environment that schedules rotation), always
+    when it is the database secret: a database password that never rotates is overdue
+    too. Such a secret is overdue when its NextRotationDate is more than ``grace_days``
+    past, or when the last rotation is more than ``period_days + grace_days`` ago.
     """
     reference = metadata.last_rotated or metadata.created
     days = None
     if reference is not None:
         days = max(0.0, (now - reference).total_seconds() / SECONDS_PER_DAY)
     overdue = False
-    if metadata.enabled or kind is SecretKind.DATABASE:
+    if metadata.enabled or (require_database_rotation and kind is SecretKind.DATABASE):
         if metadata.next_rotation is not None:
             late_s = (now - metadata.next_rotation).total_seconds()
             overdue = late_s > grace_days * SECONDS_PER_DAY
@@ -255,6 +257,7 @@ class ProbeSettings:
     rotation_period_days: float
     rotation_grace_days: float
     max_concurrency: int = 10
+    require_database_rotation: bool = True
 
 
 class _Progress:
@@ -356,6 +359,7 @@ def probe_secret(
                 now=now(),
                 period_days=settings.rotation_period_days,
                 grace_days=settings.rotation_grace_days,
+                require_database_rotation=settings.require_database_rotation,
             ),
         )
     except Exception as exc:

@@ -204,6 +204,9 @@ def test_the_canary_accepts_its_template_environment(deployed: Deployed, tmp_pat
     assert (config.environment, config.rotation_period_days) == (env, 30)
     assert config.metrics_namespace == "goal-mandala/Secrets"
     assert config.db_connect_timeout_s == 5.0
+    assert config.secrets_manager_endpoint is None
+    # a never-rotated database password is "overdue" only where rotation is scheduled
+    assert config.require_database_rotation is deployed.condition("RotationEnabled")
 
 
 def test_an_alternating_users_rotation_is_configured_through_the_strategy_parameter(

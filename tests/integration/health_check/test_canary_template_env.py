@@ -14,10 +14,15 @@ from __future__ import annotations
 import json
 import secrets
 import string
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from tests.integration.health_check.canary_support import scheduled_event, stdout_documents
+from tests.integration.health_check.canary_support import (
+    emf_by_secret,
+    scheduled_event,
+    stdout_documents,
+)
 from tests.template.conftest import ENVIRONMENTS, Deployed, deploy
 
 import canary_metrics as m
@@ -109,6 +114,7 @@ def run_as_deployed(
     monkeypatch: pytest.MonkeyPatch,
     *,
     ca_bundle: str,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Invoke the handler with exactly the function's template environment."""
     function = stack.props("HealthCheckFunction")
@@ -123,7 +129,8 @@ def run_as_deployed(
     context = FakeLambdaContext(
         function_name=function["FunctionName"], timeout_ms=int(function["Timeout"]) * 1000
     )
-    summary: dict[str, Any] = canary.lambda_handler(scheduled_event(), context)
+    clock = {} if now is None else {"now": lambda: now}
+    summary: dict[str, Any] = canary.lambda_handler(scheduled_event(), context, **clock)
     return summary
 
 
@@ -308,3 +315,32 @@ def test_the_canary_role_allows_exactly_the_calls_a_run_makes(
     assert summary["ok"] is True
     assert calls == role_actions(stack, "HealthCheckFunctionRole", "secretsmanager")
     assert role_actions(stack, "HealthCheckFunctionRole", "kms") == {"kms:Decrypt"}
+
+
+@pytest.mark.parametrize(("env", "overdue"), [("dev", 0.0), ("stg", 1.0), ("prod", 1.0)])
+def test_a_never_rotated_database_password_is_overdue_only_where_rotation_is_scheduled(
+    *,
+    env: str,
+    overdue: float,
+    canary: ModuleType,
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given the stack's secrets, never rotated, looked at 40 days after their creation
+    stack = stack_for(env, mariadb, db_user)
+    create_template_secrets(
+        stack, secretsmanager, password=db_user.password, external_apis=FILLED_EXTERNAL_APIS
+    )
+    later = datetime.now(UTC) + timedelta(days=40)
+
+    summary = run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path, now=later)
+
+    # Then dev (no rotation schedule) reports the age but no overdue rotation
+    database = stack.props("DatabaseSecret")["Name"]
+    document = emf_by_secret(stdout_documents(capsys.readouterr().out)[0])[database]
+    assert document[m.RotationOverdue] == [overdue]
+    assert document[m.DaysSinceLastRotation][0] == pytest.approx(40, abs=0.01)
+    assert summary["rotations_overdue"] == int(overdue)

@@ -74,6 +74,17 @@ def test_a_secrets_manager_endpoint_is_read_and_empty_means_the_regional_one() -
     assert empty.secrets_manager_endpoint is None
 
 
+@pytest.mark.parametrize(
+    ("raw", "required"), [(None, True), ("true", True), ("FALSE", False), ("false", False)]
+)
+def test_database_rotation_is_required_unless_turned_off(raw: str | None, required: bool) -> None:
+    overrides = {} if raw is None else {"REQUIRE_DATABASE_ROTATION": raw}
+
+    config = CanaryConfig.from_env(env(**overrides))
+
+    assert config.require_database_rotation is required
+
+
 def test_a_readable_ca_bundle_path_is_kept(tmp_path: Path) -> None:
     bundle = tmp_path / "rds-ca.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\n")
@@ -105,6 +116,7 @@ def test_a_readable_ca_bundle_path_is_kept(tmp_path: Path) -> None:
         ({"RDS_CA_BUNDLE": "/nonexistent/rds-ca.pem"}, "RDS_CA_BUNDLE"),
         ({"SECRETS_MANAGER_ENDPOINT": "vpce-1.secretsmanager.example"}, "SECRETS_MANAGER_ENDPOINT"),
         ({"SECRETS_MANAGER_ENDPOINT": "https://host/path?x=1"}, "SECRETS_MANAGER_ENDPOINT"),
+        ({"REQUIRE_DATABASE_ROTATION": "yes"}, "REQUIRE_DATABASE_ROTATION"),
     ],
 )
 def test_a_bad_variable_is_named_in_the_error(overrides: dict[str, str], variable: str) -> None:

@@ -557,3 +557,42 @@ def test_a_failed_discovery_is_reported_and_the_configured_secrets_still_checked
     assert run.discovery.error.error_type == "SecretThrottledError"
     assert [r.target.name for r in run.report.reports] == [JWT.name]
     assert run.report.ok is True
+
+
+def test_a_never_rotated_database_secret_is_not_overdue_where_rotation_is_not_required() -> None:
+    # Given a database secret created 40 days ago, rotation never enabled on it (dev)
+    metadata = RotationMetadata(enabled=False, created=NOW - timedelta(days=40))
+
+    required = assess_rotation(
+        metadata, kind=SecretKind.DATABASE, now=NOW, period_days=30, grace_days=1
+    )
+    not_required = assess_rotation(
+        metadata,
+        kind=SecretKind.DATABASE,
+        now=NOW,
+        period_days=30,
+        grace_days=1,
+        require_database_rotation=False,
+    )
+
+    # Then it is overdue only where the environment requires rotation; its age is kept
+    assert required.overdue is True
+    assert not_required.overdue is False
+    assert not_required.days_since_last_rotation == pytest.approx(40.0)
+
+
+def test_a_secret_with_rotation_enabled_is_judged_even_where_not_required() -> None:
+    metadata = RotationMetadata(
+        enabled=True, last_rotated=NOW - timedelta(days=40), next_rotation=NOW - timedelta(days=9)
+    )
+
+    result = assess_rotation(
+        metadata,
+        kind=SecretKind.DATABASE,
+        now=NOW,
+        period_days=30,
+        grace_days=1,
+        require_database_rotation=False,
+    )
+
+    assert result.overdue is True
