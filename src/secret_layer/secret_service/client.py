@@ -140,7 +140,6 @@ class SecretService:
         self._aws: ModuleType | None = None
 
         self._entries: dict[_Key, Entry] = {}
-        self._absent: dict[_Key, float] = {}  # optional versions known missing -> until
         self._flights: dict[_Key, Flight] = {}
         # bumped by every invalidate(): a fetch that began before it must not refill the
         # cache with what it read (the caller invalidated because that value is wrong)
@@ -291,7 +290,7 @@ class SecretService:
         return keys  # type: ignore[return-value]
 
     def _previous_jwt(self, secret_id: str, current: JwtConfig) -> tuple[JwtConfig, ...]:
-        previous_entry = self._optional_entry(secret_id, AWSPREVIOUS, force_refresh=True)
+        previous_entry = self._optional_entry(secret_id, AWSPREVIOUS)
         if previous_entry is None:
             return ()
         try:
@@ -407,10 +406,9 @@ class SecretService:
             self._generation += 1
             if secret_id is None:
                 self._entries.clear()
-                self._absent.clear()
                 self._flights.clear()  # later readers start a fresh read, not join these
                 return
-            for store in (self._entries, self._absent, self._flights):
+            for store in (self._entries, self._flights):
                 for key in [k for k in store if _key_id(k) == secret_id]:
                     del store[key]
             for key in [
@@ -453,7 +451,9 @@ class SecretService:
                     return entry
         return self._load(secret_id, version_stage, force_refresh=force_refresh)
 
-    def _load(self, secret_id: str, version_stage: str, *, force_refresh: bool) -> Entry:
+    def _load(
+        self, secret_id: str, version_stage: str, *, force_refresh: bool, optional: bool = False
+    ) -> Entry:
         _check_id(secret_id, version_stage)
         key: _Key = secret_id if version_stage == AWSCURRENT else (secret_id, version_stage)
         with self._lock:
@@ -487,8 +487,9 @@ class SecretService:
             )
         except SecretServiceError as exc:
             flight.fail(exc)
-            self._errors.inc()
-            self._emit("error", secret_id, 1.0)
+            if not (optional and isinstance(exc, SecretNotFoundError)):
+                self._errors.inc()
+                self._emit("error", secret_id, 1.0)
             raise
         except BaseException:  # never leave followers waiting
             flight.fail(SecretServiceError(f"reading secret {secret_id} was interrupted"))
@@ -566,7 +567,6 @@ class SecretService:
                     self._evictions.inc()
                     logger.debug("secret evicted", extra={"secret_id": _key_id(oldest)})
             self._entries[key] = entry
-            self._absent.pop(key, None)
         return entry
 
     def _with_retries(self, call: Callable[[ModuleType, Any], _T], secret_id: str) -> _T:
@@ -647,18 +647,15 @@ class SecretService:
                 )
         return values, errors
 
-    def _optional_entry(
-        self, secret_id: str, version_stage: str, *, force_refresh: bool = False
-    ) -> Entry | None:
-        key: _Key = (secret_id, version_stage)
-        until = self._absent.get(key)
-        if not force_refresh and until is not None and self._clock() < until:
-            return None
-        try:
-            return self._entry(secret_id, version_stage, force_refresh)
+    def _optional_entry(self, secret_id: str, version_stage: str) -> Entry | None:
+        """``version_stage`` read from the API now, or None when the secret has none.
+
+        Its callers cache what they derive from it on the AWSCURRENT entry, so a
+        missing stage costs one call per AWSCURRENT version, not one per request.
+        """
+        try:  # a stage that does not exist is an answer here, not an error to count
+            return self._load(secret_id, version_stage, force_refresh=True, optional=True)
         except SecretNotFoundError:
-            with self._lock:
-                self._absent[key] = self._clock() + self._ttl_s
             return None
 
     def _typed(
@@ -687,7 +684,7 @@ class SecretService:
         current = self._view(DatabaseCredentials, current_entry, secret_id)
         if _login_differs(current, refused):
             return AWSCURRENT, current, current_entry
-        pending_entry = self._optional_entry(secret_id, AWSPENDING, force_refresh=True)
+        pending_entry = self._optional_entry(secret_id, AWSPENDING)
         if pending_entry is None:
             return None
         try:

@@ -118,6 +118,22 @@ def test_jwt_verification_keys_without_a_previous_version_cost_no_extra_calls(
     assert secrets.stats().api_calls == 2
 
 
+def test_a_missing_previous_jwt_version_is_not_counted_as_an_error(
+    sm: SecretsManagerClient,
+) -> None:
+    # Given a JWT secret never rotated, and a metrics hook
+    create_secret(sm, "app/jwt", json.dumps({"signingKey": KEY_V1}))
+    events: list[str] = []
+    secrets = SecretService(sm, metrics=lambda event, secret_id, value: events.append(event))
+
+    # When its verification keys are read (AWSPREVIOUS is looked for and not found)
+    secrets.get_jwt_verification_keys("app/jwt")
+
+    # Then nothing failed from the caller's point of view
+    assert secrets.stats().errors == 0
+    assert "error" not in events
+
+
 def test_verification_keys_never_mix_generations_after_a_second_rotation(
     sm: SecretsManagerClient, clock: FakeClock
 ) -> None:
