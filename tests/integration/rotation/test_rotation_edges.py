@@ -14,7 +14,7 @@ from tests.integration.rotation.test_rotation_recovery import InjectedCrash, cra
 from harness.rotation import ROTATION_STEPS, rotate, staging_labels
 from rotation_errors import RotationStateError
 from secret_service import SecretService
-from secret_service.errors import SecretNotFoundError
+from secret_service.errors import SecretFormatError, SecretNotFoundError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -126,6 +126,23 @@ def test_an_unreadable_master_secret_fails_set_secret_naming_masterarn_and_chang
     assert not _clone_exists(rig.mariadb, secret.username)
     assert staging_labels(rig.sm, secret.arn)[token] == ["AWSPENDING"]
     assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+
+
+def test_a_master_secret_without_host_is_refused_naming_the_field(rig: Rig) -> None:
+    # Given masterarn names an RDS-managed master secret: {"username", "password"} only
+    secret = rig.alternating_secret()
+    rig.sm.put_secret_value(SecretId=rig.master_arn, SecretString=json.dumps(
+        {"username": rig.mariadb.admin_user, "password": rig.mariadb.admin_password}))  # fmt: skip
+    token, event = start(rig.sm, secret.arn)
+    rig.invoke(event("createSecret"))
+
+    with pytest.raises(SecretFormatError) as caught:
+        rig.invoke(event("setSecret"))
+
+    assert (caught.value.field, caught.value.secret_id) == ("host", rig.master_arn)
+    assert rig.mariadb.admin_password not in str(caught.value)
+    assert not _clone_exists(rig.mariadb, secret.username)
+    assert staging_labels(rig.sm, secret.arn)[token] == ["AWSPENDING"]
 
 
 def test_test_and_finish_do_not_need_the_master_secret(rig: Rig) -> None:
