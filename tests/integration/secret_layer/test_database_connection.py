@@ -54,6 +54,25 @@ def current_user(service: SecretService, secret_id: str) -> str:
     return str(row[0])
 
 
+def open_rotation_window(
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    user: DatabaseUser,
+    secret_id: str,
+) -> str:
+    """setSecret done, finishSecret not yet: AWSPENDING's password is the database's.
+
+    Returns the AWSPENDING version id.
+    """
+    version_id = secretsmanager.put_secret_value(
+        SecretId=secret_id,
+        SecretString=secret_for(mariadb, user, NEW_PASSWORD),
+        VersionStages=["AWSPENDING"],
+    )["VersionId"]
+    set_password(mariadb, user, NEW_PASSWORD)
+    return version_id
+
+
 @pytest.fixture
 def db_secret(
     secretsmanager: SecretsManagerClient, mariadb: MariaDBServer, db_user: DatabaseUser
@@ -118,12 +137,7 @@ def test_inside_a_single_user_rotation_window_awspending_logs_in(
     # AWSPENDING password while AWSCURRENT still holds the old one
     service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
     current_user(service, db_secret)
-    secretsmanager.put_secret_value(
-        SecretId=db_secret,
-        SecretString=secret_for(mariadb, db_user, NEW_PASSWORD),
-        VersionStages=["AWSPENDING"],
-    )
-    set_password(mariadb, db_user, NEW_PASSWORD)
+    open_rotation_window(secretsmanager, mariadb, db_user, db_secret)
 
     # When the app connects, Then it logs in with the pending password
     assert current_user(service, db_secret).startswith(db_user.username + "@")
@@ -253,12 +267,7 @@ def test_inside_an_alternating_rotation_window_the_app_moves_to_the_other_user(
 
     # When the next rotation has changed the user's password (setSecret) but not yet
     # moved AWSCURRENT (finishSecret)
-    secretsmanager.put_secret_value(
-        SecretId=db_secret,
-        SecretString=secret_for(mariadb, db_user, NEW_PASSWORD),
-        VersionStages=["AWSPENDING"],
-    )
-    set_password(mariadb, db_user, NEW_PASSWORD)
+    open_rotation_window(secretsmanager, mariadb, db_user, db_secret)
 
     # Then the refused login is retried as AWSCURRENT's user, the clone
     assert current_user(service, db_secret).startswith(clone_user.username + "@")
@@ -274,12 +283,7 @@ def test_later_connections_in_a_single_user_window_reuse_the_login_that_worked(
     # Given a single-user rotation stuck between setSecret and finishSecret
     service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
     current_user(service, db_secret)
-    secretsmanager.put_secret_value(
-        SecretId=db_secret,
-        SecretString=secret_for(mariadb, db_user, NEW_PASSWORD),
-        VersionStages=["AWSPENDING"],
-    )
-    set_password(mariadb, db_user, NEW_PASSWORD)
+    open_rotation_window(secretsmanager, mariadb, db_user, db_secret)
     current_user(service, db_secret)  # refused once, then AWSPENDING logs in
     calls_after_recovery = service.stats().api_calls
 
@@ -302,12 +306,7 @@ def test_when_finish_secret_lands_the_pending_login_keeps_working(
     # Given the app recovered through AWSPENDING inside a single-user window
     service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
     current_user(service, db_secret)
-    pending_version = secretsmanager.put_secret_value(
-        SecretId=db_secret,
-        SecretString=secret_for(mariadb, db_user, NEW_PASSWORD),
-        VersionStages=["AWSPENDING"],
-    )["VersionId"]
-    set_password(mariadb, db_user, NEW_PASSWORD)
+    pending_version = open_rotation_window(secretsmanager, mariadb, db_user, db_secret)
     current_user(service, db_secret)
 
     # When finishSecret moves AWSCURRENT to the pending version and the cache refreshes

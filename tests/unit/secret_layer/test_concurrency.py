@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -12,6 +13,8 @@ from tests.unit.secret_layer.support import create_secret, put_value
 from secret_service import SecretNotFoundError, SecretService
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 WAIT_S = 10.0  # only a safety net: every wait below is released explicitly
@@ -150,20 +153,35 @@ class HoldAfterCall:
             assert self.opened.wait(WAIT_S), "hold never released"
 
 
-def test_a_read_in_flight_during_invalidate_does_not_refill_the_cache_with_its_old_value(
-    sm: SecretsManagerClient,
-) -> None:
-    # Given a read of "db" that already holds the old value but has not returned yet
-    create_secret(sm, "db", "inflight-old-value-81")
+@contextmanager
+def read_held_with_old_value(
+    sm: SecretsManagerClient, old: str, new: str
+) -> Iterator[tuple[SecretService, HoldAfterCall, Future[str]]]:
+    """A read of "db" that holds ``old`` but has not returned; the secret is then ``new``."""
+    create_secret(sm, "db", old)
     hold = HoldAfterCall()
     sm.meta.events.register("after-call.secrets-manager.GetSecretValue", hold)
     secrets = SecretService(sm)
     with ThreadPoolExecutor(max_workers=1) as pool:
         old_read = pool.submit(secrets.get_secret_string, "db")
         assert hold.entered.wait(WAIT_S)
+        put_value(sm, "db", new)
+        try:
+            yield secrets, hold, old_read
+        finally:
+            hold.opened.set()
 
-        # When the secret changes and the app invalidates it, then the old read returns
-        put_value(sm, "db", "inflight-new-value-82")
+
+def test_a_read_in_flight_during_invalidate_does_not_refill_the_cache_with_its_old_value(
+    sm: SecretsManagerClient,
+) -> None:
+    # Given a read of "db" that already holds the old value but has not returned yet
+    with read_held_with_old_value(sm, "inflight-old-value-81", "inflight-new-value-82") as (
+        secrets,
+        hold,
+        old_read,
+    ):
+        # When the app invalidates the changed secret, then the old read returns
         secrets.invalidate("db")
         hold.opened.set()
         assert old_read.result(timeout=WAIT_S) == "inflight-old-value-81"
@@ -177,16 +195,12 @@ def test_a_read_after_invalidate_does_not_join_a_flight_started_before_it(
     sm: SecretsManagerClient,
 ) -> None:
     # Given a read of "db" in flight with the old value
-    create_secret(sm, "db", "inflight-old-value-83")
-    hold = HoldAfterCall()
-    sm.meta.events.register("after-call.secrets-manager.GetSecretValue", hold)
-    secrets = SecretService(sm)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        old_read = pool.submit(secrets.get_secret_string, "db")
-        assert hold.entered.wait(WAIT_S)
-
-        # When the secret changes and is invalidated, a new read does not wait on the old one
-        put_value(sm, "db", "inflight-new-value-84")
+    with read_held_with_old_value(sm, "inflight-old-value-83", "inflight-new-value-84") as (
+        secrets,
+        hold,
+        old_read,
+    ):
+        # When the changed secret is invalidated, a new read does not wait on the old one
         secrets.invalidate()
         fresh = secrets.get_secret_string("db")
         hold.opened.set()
