@@ -52,6 +52,17 @@ def role_documents(deployed: Deployed, role: str) -> list[dict[str, Any]]:
     return [doc for where, doc in deployed.policies() if where.split("/")[0] == role]
 
 
+def allowed_actions(documents: list[dict[str, Any]], *services: str) -> set[str]:
+    """Every action of ``services`` (e.g. "secretsmanager") the documents allow."""
+    return {
+        action
+        for document in documents
+        for statement in allow_statements(document)
+        for action in as_list(statement["Action"])
+        if action.split(":")[0] in services
+    }
+
+
 def secret_resources(documents: list[dict[str, Any]]) -> set[str]:
     return {
         resource
@@ -142,12 +153,7 @@ def test_the_app_policy_reads_exactly_this_environments_three_secrets(
     documents = [deployed.props("AppSecretsReadPolicy")["PolicyDocument"]]
 
     resources = secret_resources(documents)
-    actions = {
-        action
-        for statement in allow_statements(documents[0])
-        for action in as_list(statement["Action"])
-        if action.startswith("secretsmanager:")
-    }
+    actions = allowed_actions(documents, "secretsmanager")
 
     assert resources == {deployed.secret_arn(s) for s in SECRET_LOGICAL_IDS}
     assert all("*" not in arn for arn in resources), "secrets must be named by exact ARN"
@@ -203,13 +209,7 @@ def test_the_rotation_function_may_read_the_master_secret_only_when_one_is_given
 def test_the_canary_reads_and_describes_but_never_writes(deployed: Deployed) -> None:
     documents = role_documents(deployed, "HealthCheckFunctionRole")
 
-    actions = {
-        action
-        for document in documents
-        for statement in allow_statements(document)
-        for action in as_list(statement["Action"])
-        if action.startswith("secretsmanager:")
-    }
+    actions = allowed_actions(documents, "secretsmanager")
 
     assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
     assert secret_resources(documents) == {deployed.secret_arn(s) for s in SECRET_LOGICAL_IDS}
@@ -332,13 +332,7 @@ def test_the_rotation_role_allows_exactly_what_the_rotation_code_calls(
     documents = role_documents(deployed, "RotationFunctionRole")
 
     # When the role's Secrets Manager and KMS actions are listed
-    granted = {
-        action
-        for document in documents
-        for statement in allow_statements(document)
-        for action in as_list(statement["Action"])
-        if action.split(":")[0] in ("secretsmanager", "kms")
-    }
+    granted = allowed_actions(documents, "secretsmanager", "kms")
 
     # Then they are those calls (no more, no fewer) plus the KMS use Secrets Manager makes
     # on the function's behalf: Decrypt to read, GenerateDataKey to store AWSPENDING

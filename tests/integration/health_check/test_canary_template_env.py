@@ -108,6 +108,18 @@ def create_template_secrets(
     return values
 
 
+def given_a_healthy_stack(
+    env: str, client: SecretsManagerClient, mariadb: MariaDBServer, user: DatabaseUser
+) -> Deployed:
+    """The environment's stack with its secrets created, the external APIs filled in after
+    deployment and the database user holding the generated password."""
+    stack = stack_for(env, mariadb, user)
+    create_template_secrets(
+        stack, client, password=user.password, external_apis=FILLED_EXTERNAL_APIS
+    )
+    return stack
+
+
 def run_as_deployed(
     canary: ModuleType,
     stack: Deployed,
@@ -186,10 +198,7 @@ def test_the_canary_runs_healthy_on_its_template_environment(
     # Given the environment's stack: its secrets as CloudFormation creates them (the
     # external API secret filled in after deployment) and the database user holding the
     # generated password
-    stack = stack_for(env, mariadb, db_user)
-    create_template_secrets(
-        stack, secretsmanager, password=db_user.password, external_apis=FILLED_EXTERNAL_APIS
-    )
+    stack = given_a_healthy_stack(env, secretsmanager, mariadb, db_user)
 
     # When the scheduled event invokes the function configured as the template says
     summary = run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path)
@@ -221,10 +230,7 @@ def test_every_alarm_and_dashboard_query_finds_the_metric_the_run_printed(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given a healthy run of the canary as the environment's stack configures it
-    stack = stack_for(env, mariadb, db_user)
-    create_template_secrets(
-        stack, secretsmanager, password=db_user.password, external_apis=FILLED_EXTERNAL_APIS
-    )
+    stack = given_a_healthy_stack(env, secretsmanager, mariadb, db_user)
     run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path)
     emitted = emitted_metrics(capsys.readouterr().out)
 
@@ -296,10 +302,7 @@ def test_the_canary_role_allows_exactly_the_calls_a_run_makes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given every AWS call of the canary's clients is recorded
-    stack = stack_for("prod", mariadb, db_user)
-    create_template_secrets(
-        stack, secretsmanager, password=db_user.password, external_apis=FILLED_EXTERNAL_APIS
-    )
+    stack = given_a_healthy_stack("prod", secretsmanager, mariadb, db_user)
     calls: set[str] = set()
 
     def record(model: Any, **_: Any) -> None:
@@ -330,10 +333,7 @@ def test_a_never_rotated_database_password_is_overdue_only_where_rotation_is_sch
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given the stack's secrets, never rotated, looked at 40 days after their creation
-    stack = stack_for(env, mariadb, db_user)
-    create_template_secrets(
-        stack, secretsmanager, password=db_user.password, external_apis=FILLED_EXTERNAL_APIS
-    )
+    stack = given_a_healthy_stack(env, secretsmanager, mariadb, db_user)
     later = datetime.now(UTC) + timedelta(days=40)
 
     summary = run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path, now=later)
