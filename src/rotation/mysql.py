@@ -13,7 +13,8 @@ plaintext fallback, typed login errors). This module adds the statements:
 * an admin (the master user) changes another account with
   ``ALTER USER %s@%s IDENTIFIED BY %s``, and clones a user for the alternating-users
   strategy by replaying ``SHOW GRANTS`` with the grantee renamed and the ``REQUIRE``
-  clause of ``SHOW CREATE USER`` kept.
+  clause of ``SHOW CREATE USER`` kept; an existing clone is reset first (privileges,
+  roles, default role, account lock).
 
 Account names are always bound parameters (``%s@%s``) or backtick-quoted identifiers,
 so user names with quotes, backticks or spaces work. Statements that carry a password
@@ -359,13 +360,17 @@ def _grants_of(cur: Cursor, account: Account, *, current: bool = False) -> list[
     return [str(row[0]) for row in cur.fetchall()]
 
 
-def _require_of(cur: Cursor, account: Account) -> str:
+def _show_create_user(cur: Cursor, account: Account) -> str:
     _execute(
         cur, "SHOW CREATE USER %s@%s", (account.user, account.host),
         what="SHOW CREATE USER", account=account,
     )  # fmt: skip
     row = cur.fetchone()
-    return parse_require(str(row[0]) if row else "")
+    return str(row[0]) if row else ""
+
+
+def _require_of(cur: Cursor, account: Account) -> str:
+    return parse_require(_show_create_user(cur, account))
 
 
 def _reset_roles(cur: Cursor, server: ServerInfo, account: Account) -> None:
@@ -386,12 +391,7 @@ def _reset_roles(cur: Cursor, server: ServerInfo, account: Account) -> None:
 
 
 def _require_native_plugin(cur: Cursor, account: Account) -> None:
-    _execute(
-        cur, "SHOW CREATE USER %s@%s", (account.user, account.host),
-        what="SHOW CREATE USER", account=account,
-    )  # fmt: skip
-    row = cur.fetchone()
-    statement = str(row[0]) if row else ""
+    statement = _show_create_user(cur, account)
     if " IDENTIFIED VIA " in statement and "mysql_native_password" not in statement:
         raise RotationDatabaseError(
             f"{account} does not use mysql_native_password; on MariaDB a user without the "

@@ -273,6 +273,12 @@ def _db_creds(secret_string: str, ctx: RotationContext) -> DatabaseCredentials:
     return DatabaseCredentials.from_secret_string(secret_string, secret_id=ctx.arn)
 
 
+def _new_password(ctx: RotationContext) -> str:
+    return ctx.store.random_password(
+        length=ctx.config.password_length, exclude_characters=ctx.config.exclude_characters
+    )
+
+
 def _replaced(secret_string: str, ctx: RotationContext, **changes: str) -> str:
     """The secret's JSON document with only ``changes`` replaced: keys, order, types kept.
 
@@ -300,9 +306,7 @@ class _SingleUser:
 
     def new_pending(self, ctx: RotationContext, current: str) -> str:
         _db_creds(current, ctx)  # validated before anything is generated
-        password = ctx.store.random_password(
-            length=ctx.config.password_length, exclude_characters=ctx.config.exclude_characters
-        )
+        password = _new_password(ctx)
         return _replaced(current, ctx, password=password)
 
     def _pending_and_current(
@@ -396,9 +400,7 @@ class _AlternatingUsers:
                 secret_id=ctx.arn,
                 field="masterarn",
             )
-        password = ctx.store.random_password(
-            length=ctx.config.password_length, exclude_characters=ctx.config.exclude_characters
-        )
+        password = _new_password(ctx)
         username = alternate_username(creds.username, secret_id=ctx.arn)
         return _replaced(current, ctx, username=username, password=password)
 

@@ -160,6 +160,25 @@ def logs_in(mariadb: MariaDBServer, username: str, password: str) -> bool:
     return True
 
 
+def grants_of(mariadb: MariaDBServer, username: str) -> list[str]:
+    """SHOW GRANTS for ``username``@'%' with the grantee and credentials neutralised."""
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SHOW GRANTS FOR %s@'%%'", (username,))
+        return sorted(
+            str(row[0]).replace(f"`{username}`", "`U`").split(" IDENTIFIED BY PASSWORD")[0]
+            for row in cur.fetchall()
+        )
+
+
+def require_of(mariadb: MariaDBServer, username: str) -> str:
+    """``SSL`` if ``username``@'%' must use TLS, else ``NONE``."""
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SHOW CREATE USER %s@'%%'", (username,))
+        row = cur.fetchone()
+    assert row is not None
+    return "SSL" if " REQUIRE SSL" in str(row[0]) else "NONE"
+
+
 def stage_logs_in(
     mariadb: MariaDBServer, client: SecretsManagerClient, arn: str, stage: str
 ) -> bool:

@@ -8,7 +8,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from tests.integration.rotation.conftest import logs_in, start
+from tests.integration.rotation.conftest import grants_of, logs_in, require_of, start
 from tests.integration.rotation.test_rotation_recovery import InjectedCrash, crash_after_call
 
 from harness.rotation import ROTATION_STEPS, rotate, staging_labels
@@ -24,24 +24,6 @@ if TYPE_CHECKING:
     from harness.mariadb import MariaDBServer
 
 pytestmark = pytest.mark.mariadb
-
-
-def _normalized_grants(mariadb: MariaDBServer, username: str) -> list[str]:
-    """SHOW GRANTS with the grantee and credentials removed (comparable across users)."""
-    with mariadb.admin_connection() as conn, conn.cursor() as cur:
-        cur.execute("SHOW GRANTS FOR %s@'%%'", (username,))
-        return sorted(
-            str(row[0]).replace(f"`{username}`", "`U`").split(" IDENTIFIED BY PASSWORD")[0]
-            for row in cur.fetchall()
-        )
-
-
-def _require(mariadb: MariaDBServer, username: str) -> str:
-    with mariadb.admin_connection() as conn, conn.cursor() as cur:
-        cur.execute("SHOW CREATE USER %s@'%%'", (username,))
-        row = cur.fetchone()
-    assert row is not None
-    return "SSL" if " REQUIRE SSL" in str(row[0]) else "NONE"
 
 
 # -- alternating users: the clone already exists -----------------------------------------
@@ -89,10 +71,8 @@ def test_alternating_users_overwrites_a_stale_clone_user(
     assert staging_labels(rig.sm, secret.arn)[token] == ["AWSCURRENT"]
     assert rig.doc(secret.arn)["username"] == clone
     assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
-    assert _normalized_grants(rig.mariadb, clone) == _normalized_grants(
-        rig.mariadb, secret.username
-    )
-    assert _require(rig.mariadb, clone) == "SSL"
+    assert grants_of(rig.mariadb, clone) == grants_of(rig.mariadb, secret.username)
+    assert require_of(rig.mariadb, clone) == "SSL"
     assert not rig.logs_in(clone, "stale-clone-Passw0rd")
     assert rig.logs_in(secret.username, secret.password)
 

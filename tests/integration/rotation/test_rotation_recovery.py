@@ -345,7 +345,8 @@ def test_alternating_users_test_failure_restores_the_previous_password(rig: Rig)
     assert logs_in(mariadb, secret.username, secret.password)
 
 
-def _deny_first(app: ModuleType, operation: str) -> None:
+def deny(app: ModuleType, operation: str, *, once: bool) -> Callable[[], None]:
+    """Refuse ``operation`` (AccessDenied): once, or until the returned disarm runs."""
     client = app.runtime().store.client
     event_name = f"before-call.secrets-manager.{operation}"
 
@@ -355,13 +356,15 @@ def _deny_first(app: ModuleType, operation: str) -> None:
         content = b""
 
     def _deny(**_: Any) -> tuple[Any, dict[str, Any]]:
-        client.meta.events.unregister(event_name, _deny)
+        if once:
+            client.meta.events.unregister(event_name, _deny)
         return _Http(), {
             "Error": {"Code": "AccessDeniedException", "Message": "not allowed"},
             "ResponseMetadata": {"HTTPStatusCode": 400},
         }
 
     client.meta.events.register(event_name, _deny)
+    return lambda: client.meta.events.unregister(event_name, _deny)
 
 
 def test_finish_refused_for_good_rolls_back_so_awscurrent_logs_in(
@@ -376,7 +379,7 @@ def test_finish_refused_for_good_rolls_back_so_awscurrent_logs_in(
     token, event = start(secretsmanager, db_secret.arn)
     for step in ("createSecret", "setSecret", "testSecret"):
         invoke(event(step))
-    _deny_first(rotation_app, "UpdateSecretVersionStage")
+    deny(rotation_app, "UpdateSecretVersionStage", once=True)
     capsys.readouterr()
 
     with pytest.raises(RotationFinishFailedError) as caught:
@@ -492,26 +495,6 @@ def test_a_bad_pending_signing_key_is_rolled_back(pending_key: str, reason: str,
     assert rig.doc(arn)["signingKey"] == "K" * 64
 
 
-def _deny_always(app: ModuleType, operation: str) -> Callable[[], None]:
-    """Every ``operation`` call is refused (AccessDenied) until the returned disarm runs."""
-    client = app.runtime().store.client
-    event_name = f"before-call.secrets-manager.{operation}"
-
-    class _Http:
-        status_code = 400
-        headers: dict[str, str] = {}  # noqa: RUF012
-        content = b""
-
-    def _deny(**_: Any) -> tuple[Any, dict[str, Any]]:
-        return _Http(), {
-            "Error": {"Code": "AccessDeniedException", "Message": "not allowed"},
-            "ResponseMetadata": {"HTTPStatusCode": 400},
-        }
-
-    client.meta.events.register(event_name, _deny)
-    return lambda: client.meta.events.unregister(event_name, _deny)
-
-
 def test_finish_denied_every_label_move_still_restores_the_database_and_says_so(
     db_secret: SecretUnderTest, capsys: pytest.CaptureFixture[str], rig: Rig
 ) -> None:
@@ -519,7 +502,7 @@ def test_finish_denied_every_label_move_still_restores_the_database_and_says_so(
     token, event = start(rig.sm, db_secret.arn)
     for step in ("createSecret", "setSecret", "testSecret"):
         rig.invoke(event(step))
-    disarm = _deny_always(rig.app, "UpdateSecretVersionStage")
+    disarm = deny(rig.app, "UpdateSecretVersionStage", once=False)
     capsys.readouterr()
 
     # When finishSecret runs

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from tests.integration.rotation.conftest import (
+    grants_of,
     logs_in,
+    require_of,
     secret_doc,
     stage_logs_in,
     start,
@@ -160,23 +162,6 @@ def alternating_secret(
     )
 
 
-def _grants(mariadb: MariaDBServer, username: str) -> list[str]:
-    with mariadb.admin_connection() as conn, conn.cursor() as cur:
-        cur.execute("SHOW GRANTS FOR %s@'%%'", (username,))
-        return sorted(
-            str(row[0]).replace(f"`{username}`", "`U`").split(" IDENTIFIED BY PASSWORD")[0]
-            for row in cur.fetchall()
-        )
-
-
-def _require(mariadb: MariaDBServer, username: str) -> str:
-    with mariadb.admin_connection() as conn, conn.cursor() as cur:
-        cur.execute("SHOW CREATE USER %s@'%%'", (username,))
-        row = cur.fetchone()
-    assert row is not None
-    return "SSL" if " REQUIRE SSL" in str(row[0]) else "NONE"
-
-
 def test_alternating_users_creates_the_clone_with_the_same_grants_and_require_ssl(
     invoke: Callable[[dict[str, Any]], None],
     secretsmanager: SecretsManagerClient,
@@ -201,8 +186,8 @@ def test_alternating_users_creates_the_clone_with_the_same_grants_and_require_ss
     current = secret_doc(secretsmanager, alternating_secret.arn)
     assert current["username"] == clone
     assert staging_labels(secretsmanager, alternating_secret.arn)[token] == ["AWSCURRENT"]
-    assert _grants(mariadb, clone) == _grants(mariadb, alternating_secret.username)
-    assert _require(mariadb, clone) == "SSL"
+    assert grants_of(mariadb, clone) == grants_of(mariadb, alternating_secret.username)
+    assert require_of(mariadb, clone) == "SSL"
     assert stage_logs_in(mariadb, secretsmanager, alternating_secret.arn, "AWSPREVIOUS")
 
 
@@ -240,7 +225,7 @@ def test_alternating_users_copies_a_grant_added_to_the_source_later(
     rotate(invoke, secretsmanager, alternating_secret.arn)
 
     # Then app has the privilege too, and grants that app_clone lacks were not kept
-    assert _grants(mariadb, alternating_secret.username) == _grants(mariadb, clone)
+    assert grants_of(mariadb, alternating_secret.username) == grants_of(mariadb, clone)
 
 
 # -- random key -------------------------------------------------------------------------
