@@ -23,7 +23,11 @@ So :func:`begin_rotation` sets the state on moto's in-process backend
 (``moto.secretsmanager.models.secretsmanager_backends[account][region]``, the same
 objects ``mock_aws`` and ``harness.aws.MotoServer`` serve): ``rotation_enabled``, the
 rotation rules, the ARN of the rotation function, and ``versions[token] = {"version_stages":
-["AWSPENDING"]}`` with no ``secret_string``, after taking AWSPENDING off any older version.
+["AWSPENDING"]}`` with no ``secret_string``, after taking AWSPENDING off the AWSCURRENT
+version (where a finished rotation may leave it). Like RotateSecret, it refuses while
+AWSPENDING sits on any *other* version - a rotation that has not finished, which AWS
+retries with its own token - unless ``replace_pending=True`` (what an operator does by
+hand after CancelRotateSecret).
 Everything else - reads, PutSecretValue, UpdateSecretVersionStage - goes through the real
 API of the client under test. :func:`rotate` then invokes the four steps in order.
 
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ROTATION_STEPS",
+    "RotationInProgressError",
     "begin_rotation",
     "rotate",
     "rotation_event",
@@ -56,6 +61,10 @@ ROTATION_STEPS = ("createSecret", "setSecret", "testSecret", "finishSecret")
 DEFAULT_ROTATION_LAMBDA_ARN = (
     "arn:aws:lambda:ap-northeast-1:123456789012:function:secrets-guard-rotation"
 )
+
+
+class RotationInProgressError(RuntimeError):
+    """RotateSecret's refusal: AWSPENDING is on a version that is not AWSCURRENT."""
 
 
 def _moto_secret(client: SecretsManagerClient, secret_id: str) -> tuple[str, Any]:
@@ -75,15 +84,30 @@ def begin_rotation(
     rotation_enabled: bool = True,
     rotation_lambda_arn: str = DEFAULT_ROTATION_LAMBDA_ARN,
     after_days: int = 30,
+    replace_pending: bool = False,
 ) -> str:
     """Do what RotateSecret does before invoking createSecret; return the token.
 
     ``rotation_enabled=False`` leaves rotation off (to test the function's refusal).
+    Raises :class:`RotationInProgressError` when an unfinished rotation holds AWSPENDING,
+    as RotateSecret does, unless ``replace_pending`` (then that label is taken off it).
     """
     token = token or str(uuid.uuid4())
     if not 32 <= len(token) <= 64:
         raise ValueError("a ClientRequestToken has 32-64 characters")
     _, secret = _moto_secret(client, secret_id)
+    unfinished = [
+        version_id
+        for version_id, version in secret.versions.items()
+        if "AWSPENDING" in version["version_stages"]
+        and "AWSCURRENT" not in version["version_stages"]
+    ]
+    if unfinished and not replace_pending:
+        raise RotationInProgressError(
+            f"a previous rotation of {secret_id} is not complete (AWSPENDING is on version "
+            f"{unfinished[0]}); RotateSecret refuses (InvalidRequestException) and Secrets "
+            "Manager retries that rotation with its token. Pass replace_pending=True to drop it"
+        )
     secret.rotation_requested = True
     secret.rotation_enabled = rotation_enabled
     secret.rotation_lambda_arn = rotation_lambda_arn

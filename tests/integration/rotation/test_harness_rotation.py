@@ -9,7 +9,13 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 
-from harness.rotation import begin_rotation, rotate, staging_labels, sync_default_version
+from harness.rotation import (
+    RotationInProgressError,
+    begin_rotation,
+    rotate,
+    staging_labels,
+    sync_default_version,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -51,16 +57,43 @@ def test_put_secret_value_fills_the_pending_version(
     assert value["SecretString"] == "{}"
 
 
-def test_a_new_rotation_takes_awspending_off_the_older_version(
+def test_a_new_rotation_is_refused_while_an_older_one_is_pending_as_on_aws(
     secretsmanager: SecretsManagerClient, arn: str
 ) -> None:
     first = begin_rotation(secretsmanager, arn)
 
-    second = begin_rotation(secretsmanager, arn)
+    with pytest.raises(RotationInProgressError, match=first):
+        begin_rotation(secretsmanager, arn)
+
+    assert staging_labels(secretsmanager, arn)[first] == ["AWSPENDING"]
+
+
+def test_replace_pending_takes_awspending_off_the_older_version(
+    secretsmanager: SecretsManagerClient, arn: str
+) -> None:
+    first = begin_rotation(secretsmanager, arn)
+
+    second = begin_rotation(secretsmanager, arn, replace_pending=True)
 
     labels = staging_labels(secretsmanager, arn)
     assert first not in labels
     assert labels[second] == ["AWSPENDING"]
+
+
+def test_a_finished_rotation_leaving_awspending_on_awscurrent_does_not_block_the_next(
+    secretsmanager: SecretsManagerClient, arn: str
+) -> None:
+    current = secretsmanager.describe_secret(SecretId=arn)["VersionIdsToStages"]
+    [current_id] = [vid for vid, stages in current.items() if "AWSCURRENT" in stages]
+    secretsmanager.update_secret_version_stage(
+        SecretId=arn, VersionStage="AWSPENDING", MoveToVersionId=current_id
+    )
+
+    token = begin_rotation(secretsmanager, arn)
+
+    labels = staging_labels(secretsmanager, arn)
+    assert labels[current_id] == ["AWSCURRENT"]
+    assert labels[token] == ["AWSPENDING"]
 
 
 def test_rotation_can_be_left_disabled(secretsmanager: SecretsManagerClient, arn: str) -> None:
