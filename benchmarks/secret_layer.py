@@ -16,6 +16,7 @@ apart - it is what a cold start pays when the layer ships without .pyc files.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import statistics
@@ -46,6 +47,7 @@ HIT_BATCHES = 300
 MISS_ROUNDS = 200
 HERD_THREADS = 32
 IMPORT_RUNS = 15
+BOUNDED_SECRETS = 150  # distinct secrets read by one container (default bound: 100)
 SECRET_VALUE = '{"username": "app", "password": "bench-Passw0rd", "host": "db", "port": 3306}'
 
 results: list[tuple[str, bool, str]] = []
@@ -309,6 +311,180 @@ def bench_preload(endpoint: str, names: list[str]) -> None:
     preload_calls = max(rows["secret_service.preload"][1])
     target("20-secret preload = 1 API call", preload_calls == 1, str(preload_calls))
 
+    # What the batch leaves behind: are the secrets then single-read hits?
+    client = make_client(endpoint)
+    ours = SecretService(client)
+    ours.preload(names)
+    counter = CallCounter(client)
+    for name in names:
+        ours.get_secret_string(name)
+    ours_after = counter.total
+    client = make_client(endpoint)
+    provider = SecretsProvider(boto3_client=client)
+    provider.get_multiple(names)
+    counter = CallCounter(client)
+    for name in names:
+        provider.get(name)
+    print(
+        f"  then {len(names)} single reads: secret_service {ours_after} API calls, "
+        f"powertools (get after get_multiple) {counter.total} API calls"
+    )
+    target("preloaded secrets are hits", ours_after == 0, f"{ours_after} API calls")
+
+
+class _RawBody:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+
+class Faults:
+    """A before-send hook that answers chosen requests with an AWS error, sent nowhere.
+
+    ``mode`` is ``None`` (send), ``"outage"`` (every call: HTTP 503) or a float p (each
+    call throttled with probability p, drawn from a seeded generator: same faults for all).
+    """
+
+    def __init__(self, client: Any, *, seed: int = 7) -> None:
+        import random
+
+        self.mode: str | float | None = None
+        self._draw = random.Random(seed)
+        client.meta.events.register_first("before-send.secrets-manager", self)
+
+    def __call__(self, **_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        if self.mode is None:
+            return None
+        if self.mode == "outage":
+            status, code = 503, "ServiceUnavailable"
+        elif self._draw.random() < float(self.mode):
+            status, code = 400, "ThrottlingException"
+        else:
+            return None
+        body = json.dumps({"__type": code, "message": "injected"}).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "r"}
+        return AWSResponse("https://secretsmanager.invalid/", status, headers, _RawBody(body))
+
+
+def _outcome(read: Any) -> str:
+    try:
+        value = read()
+    except Exception as exc:  # reported, by type: the point of this table
+        return f"raises {type(exc).__name__}"
+    return "serves the cached value" if value == SECRET_VALUE else "serves a WRONG value"
+
+
+def bench_errors(endpoint: str, bounded_names: list[str]) -> None:
+    """The issue's "errors" column, side by side: typed errors, retries, stale, bound."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from aws_secretsmanager_caching import SecretCache, SecretCacheConfig
+
+    from secret_service import SecretService
+
+    print("\n== errors: typed errors, retries, stale-on-error, bounded cache")
+    max_age_s = 1
+
+    def contenders(**ours_options: Any) -> dict[str, tuple[Any, Any, Any]]:
+        """name -> (read(secret_id), force-read(secret_id), faults) on fresh clients."""
+        made: dict[str, tuple[Any, Any, Any]] = {}
+        client = make_client(endpoint)
+        ours = SecretService(client, ttl_s=max_age_s, jitter_ratio=0.0, **ours_options)
+        made["secret_service"] = (
+            ours.get_secret_string,
+            lambda i, s=ours: s.get_secret_string(i, force_refresh=True),
+            Faults(client),
+        )
+        client = make_client(endpoint)
+        provider = SecretsProvider(boto3_client=client)
+        made["powertools"] = (
+            lambda i, p=provider: p.get(i, max_age=max_age_s),
+            lambda i, p=provider: p.get(i, force_fetch=True),
+            Faults(client),
+        )
+        client = make_client(endpoint)
+        cache = SecretCache(SecretCacheConfig(secret_refresh_interval=max_age_s), client=client)
+        made["aws-secretsmanager-caching"] = (
+            cache.get_secret_string,
+            lambda i, c=cache: SecretCache(client=c._client).get_secret_string(i),
+            Faults(client),
+        )
+        return made
+
+    rows: dict[str, dict[str, str]] = {}
+    # 1. what a caller can catch: a missing secret, and throttling that never ends
+    for name, (read, _, faults) in contenders().items():
+        row = rows.setdefault(name, {})
+        row["not found"] = _outcome(lambda r=read: r("bench/no-such-secret"))
+        faults.mode = 1.0
+        row["throttled"] = _outcome(lambda r=read: r("bench/hit"))
+    # 2. 30 % of calls throttled: how many of 300 uncached reads fail
+    for name, (_, force, faults) in contenders().items():
+        faults.mode = 0.3
+        failed = sum(
+            _outcome(lambda f=force: f("bench/hit")).startswith("raises") for _ in range(300)
+        )
+        rows[name]["30% throttled"] = f"{failed}/300 reads fail"
+    # 3. a total outage after the value expired, then past secret_service's max_stale_s
+    made = contenders(max_stale_s=3.0, max_total_s=0.5)
+    for _, (read, _, _) in made.items():
+        read("bench/hit")
+    time.sleep(max_age_s + 0.2)
+    for name, (read, _, faults) in made.items():
+        faults.mode = "outage"
+        rows[name]["outage, expired"] = _outcome(lambda r=read: r("bench/hit"))
+    time.sleep(3.0)
+    for name, (read, _, _) in made.items():
+        rows[name]["outage, long"] = _outcome(lambda r=read: r("bench/hit"))
+    # 4. how much a long-lived container holds after reading many distinct secrets
+    client = make_client(endpoint)
+    ours = SecretService(client)
+    provider = SecretsProvider(boto3_client=make_client(endpoint))
+    cache = SecretCache(client=make_client(endpoint))
+    for secret_id in bounded_names:
+        ours.get_secret_string(secret_id)
+        provider.get(secret_id)
+        cache.get_secret_string(secret_id)
+    held = {
+        "secret_service": f"{ours.stats().entries} (max_entries {ours._max_entries})",
+        "powertools": f"{len(provider.store)} (no bound)",
+        "aws-secretsmanager-caching": (
+            f"{len(cache._cache._cache)} (max_cache_size {cache._config.max_cache_size})"
+        ),
+    }
+    for name, text in held.items():
+        rows[name][f"held after {len(bounded_names)} secrets"] = text
+    for name, row in rows.items():
+        print(f"  {name}")
+        for what, text in row.items():
+            print(f"    {what:28s} {text}")
+    ours_row = rows["secret_service"]
+    target(
+        "typed errors",
+        ours_row["not found"] == "raises SecretNotFoundError"
+        and ours_row["throttled"] == "raises SecretThrottledError",
+        f"{ours_row['not found']}, {ours_row['throttled']}",
+    )
+    target(
+        "30% throttled: no read fails",
+        ours_row["30% throttled"].startswith("0/"),
+        ours_row["30% throttled"],
+    )
+    target(
+        "stale on error, bounded in age",
+        ours_row["outage, expired"] == "serves the cached value"
+        and ours_row["outage, long"] == "raises SecretUnavailableError",
+        f"{ours_row['outage, expired']}; after max_stale_s {ours_row['outage, long']}",
+    )
+    target(
+        "cache bounded (LRU)",
+        ours.stats().entries <= ours._max_entries,
+        held["secret_service"],
+    )
+
 
 IMPORT_PROBE = """
 import sys, time
@@ -365,6 +541,7 @@ def bench_import() -> None:
 
 def main() -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the moto server's access log
+    logging.getLogger("secret_service").setLevel(logging.ERROR)  # the stale-served warning
     with MotoServer() as server:
         setup = make_client(server.endpoint_url)
         setup.create_secret(Name="bench/hit", SecretString=SECRET_VALUE)
@@ -376,6 +553,10 @@ def main() -> int:
         bench_misses(server.endpoint_url)
         bench_herd(server.endpoint_url)
         bench_preload(server.endpoint_url, names)
+        many = [f"bench/many-{i:03d}" for i in range(BOUNDED_SECRETS)]
+        for name in many:
+            setup.create_secret(Name=name, SecretString=SECRET_VALUE)
+        bench_errors(server.endpoint_url, many)
     bench_import()
     print("\n== targets (issue 3)")
     for name, ok, detail in results:
