@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 from canary_summary import SUMMARY_VERSION, summarize
 from canary_targets import SecretKind, SecretTarget
@@ -91,3 +92,37 @@ def test_overdue_rotations_are_counted_without_failing_the_secrets() -> None:
     summary = summarize(run(overdue), environment="dev")
 
     assert (summary["ok"], summary["rotations_overdue"]) == (True, 1)
+
+
+def keys_of(node: object) -> object:
+    """The shape of a JSON document: its keys, recursively (lists by their first item)."""
+    if isinstance(node, dict):
+        return {key: keys_of(value) for key, value in node.items() if value is not None}
+    if isinstance(node, list) and node:
+        return [keys_of(node[0])]
+    return None
+
+
+def test_the_documented_summary_has_the_shape_summarize_returns() -> None:
+    # Given the example in docs/health_check.md
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "health_check.md").read_text()
+    example = json.loads(doc.split("## JSON summary", 1)[1].split("```json", 1)[1].split("```")[0])
+    report = SecretReport(
+        target=DB,
+        retrieval=RetrievalResult(ok=True, latency_ms=7.5),
+        rotation=RotationResult(
+            enabled=True,
+            days_since_last_rotation=2.0,
+            overdue=False,
+            next_rotation=datetime(2026, 12, 24, tzinfo=UTC),
+        ),
+        login=LoginResult(ok=False, error=REFUSED),
+    )
+
+    # When a run with the same story is summarised
+    summary = json.loads(json.dumps(summarize(run(report), environment="prod")))
+
+    # Then the documented fields are the ones the code returns, at every level
+    assert keys_of({**example, "secrets": example["secrets"][:1]}) == keys_of(summary)
+    assert set(example) == set(summary)
+    assert set(example["secrets"][0]) == set(summary["secrets"][0])
