@@ -149,9 +149,13 @@ def secret_doc(
 
 
 def logs_in(mariadb: MariaDBServer, username: str, password: str) -> bool:
-    """True if the server accepts the password (over verified TLS)."""
+    """True if the server accepts the password (over verified TLS).
+
+    The password goes as UTF-8 bytes, as the layer sends it (PyMySQL would send a str as
+    latin-1 and fail on other characters).
+    """
     try:
-        conn = mariadb.connect(username, password)
+        conn = mariadb.connect(username, password.encode("utf-8"))  # type: ignore[arg-type]
     except pymysql.err.OperationalError as exc:
         if exc.args[0] == 1045:
             return False

@@ -12,7 +12,7 @@ from tests.integration.rotation.conftest import grants_of, logs_in, require_of, 
 from tests.integration.rotation.test_rotation_recovery import InjectedCrash, crash_after_call
 
 from harness.rotation import ROTATION_STEPS, rotate, staging_labels
-from rotation_errors import RotationStateError
+from rotation_errors import RotationStateError, RotationTestFailedError
 from secret_service import SecretService
 from secret_service.errors import SecretFormatError, SecretNotFoundError
 
@@ -255,3 +255,39 @@ def test_a_crash_between_set_and_test_keeps_the_application_connected_until_the_
     assert rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
     assert _current_user(service, db_secret.arn, ca_path).startswith(db_secret.username + "@")
     assert not logs_in(rig.mariadb, db_secret.username, db_secret.password)
+
+
+# -- a password set by hand that is not ASCII ---------------------------------------------
+
+NON_ASCII_PASSWORD = "Pässwörd-€-日本-1"
+
+
+@pytest.mark.parametrize("strategy", ["single-user", "alternating-users"])
+def test_a_non_ascii_current_password_rotates(strategy: str, rig: Rig) -> None:
+    extra = {"masterarn": rig.master_arn} if strategy == "alternating-users" else {}
+    secret = rig.make_db_secret(
+        password=NON_ASCII_PASSWORD, extra=extra | {"rotationStrategy": strategy}
+    )
+    assert rig.logs_in(secret.username, NON_ASCII_PASSWORD)
+
+    rotate(rig.invoke, rig.sm, secret.arn)
+
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+
+
+def test_a_rollback_restores_a_non_ascii_current_password(rig: Rig) -> None:
+    # Given AWSCURRENT's password is not ASCII, setSecret ran, then the user lost its database
+    secret = rig.make_db_secret(password=NON_ASCII_PASSWORD)
+    token, event = start(rig.sm, secret.arn)
+    rig.invoke(event("createSecret"))
+    rig.invoke(event("setSecret"))
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute(f"REVOKE ALL PRIVILEGES ON `{secret.database}`.* FROM %s@'%%'",
+                    (secret.username,))  # fmt: skip
+
+    with pytest.raises(RotationTestFailedError):
+        rig.invoke(event("testSecret"))
+
+    # Then the database accepts the non-ASCII AWSCURRENT password again
+    assert rig.logs_in(secret.username, NON_ASCII_PASSWORD)
+    assert token not in staging_labels(rig.sm, secret.arn)
