@@ -522,3 +522,31 @@ def test_finish_denied_every_label_move_still_restores_the_database_and_says_so(
     with pytest.raises(RotationStateError, match="does not accept the AWSPENDING password"):
         rig.invoke(event("finishSecret"))
     assert rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
+
+
+def test_a_crash_inside_the_rollback_after_the_password_is_restored_recovers_on_retry(
+    rig: Rig, db_secret: SecretUnderTest
+) -> None:
+    # Given setSecret ran and testSecret will fail (the user lost its database) ...
+    token, event = start(rig.sm, db_secret.arn)
+    rig.invoke(event("createSecret"))
+    rig.invoke(event("setSecret"))
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute(f"REVOKE ALL PRIVILEGES ON `{db_secret.database}`.* FROM %s@'%%'",
+                    (db_secret.username,))  # fmt: skip
+    # ... and the function dies right after the rollback restored the password
+    rt = rig.app.runtime()
+    rig.app.install_runtime(dataclasses.replace(rt, db=CrashAfterPasswordChange(rt.db)))
+    with pytest.raises(InjectedCrash):
+        rig.invoke(event("testSecret"))
+    assert rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
+    assert staging_labels(rig.sm, db_secret.arn)[token] == ["AWSPENDING"]
+
+    # When Secrets Manager retries testSecret
+    with pytest.raises(RotationTestFailedError) as caught:
+        rig.invoke(event("testSecret"))
+
+    # Then the rollback completes: AWSCURRENT logs in, AWSPENDING is gone
+    assert caught.value.rolled_back
+    assert rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
+    assert token not in staging_labels(rig.sm, db_secret.arn)
