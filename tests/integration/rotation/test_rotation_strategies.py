@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from mypy_boto3_secretsmanager import SecretsManagerClient
-    from tests.integration.rotation.conftest import SecretUnderTest
+    from tests.integration.rotation.conftest import Rig, SecretUnderTest
 
     from harness.mariadb import MariaDBServer
 
@@ -279,3 +279,31 @@ def test_random_key_strategy_from_the_environment(
 
     assert secret_doc(secretsmanager, arn)["signingKey"] != "s" * 64
     assert secret_doc(secretsmanager, arn)["algorithm"] == "HS512"
+
+
+@pytest.mark.parametrize("step", ROTATION_STEPS)
+@pytest.mark.parametrize("strategy", ["alternating-users", "random-key"])
+def test_every_step_run_twice_is_idempotent_for_the_other_strategies(
+    strategy: str, step: str, rig: Rig
+) -> None:
+    # Given a rotation of that strategy in which one step is delivered twice
+    if strategy == "random-key":
+        doc = {"signingKey": "t" * 64, "rotationStrategy": "random-key"}
+        arn = rig.sm.create_secret(Name="app-test-twice", SecretString=json.dumps(doc))["ARN"]
+    else:
+        arn = rig.alternating_secret().arn
+    token, event = start(rig.sm, arn)
+    snapshots = []
+    for name in ROTATION_STEPS:
+        rig.invoke(event(name))
+        if name == step:
+            snapshots.append(_state(rig.sm, arn))
+            rig.invoke(event(name))
+            snapshots.append(_state(rig.sm, arn))
+
+    # Then the second delivery changed nothing in Secrets Manager, and the rotation completed
+    assert snapshots[0] == snapshots[1]
+    assert staging_labels(rig.sm, arn)[token] == ["AWSCURRENT"]
+    if strategy == "alternating-users":
+        assert rig.stage_logs_in(arn, "AWSCURRENT")
+        assert rig.stage_logs_in(arn, "AWSPREVIOUS")
