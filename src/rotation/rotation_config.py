@@ -7,6 +7,7 @@ import re
 import string
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Self
+from urllib.parse import urlsplit
 
 from rotation_errors import RotationConfigError
 from rotation_model import Strategy
@@ -132,9 +133,12 @@ def _ca_bundle(raw: str | None) -> str | None:
 def _endpoint(raw: str | None) -> str | None:
     if raw is None or raw.strip() == "":
         return None
-    if not raw.startswith(("https://", "http://")):
+    parsed = urlsplit(raw)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname:
         raise RotationConfigError(
-            f"SECRETS_MANAGER_ENDPOINT must be a URL starting with https://, got {raw!r}",
+            "SECRETS_MANAGER_ENDPOINT must be a URL such as "
+            f"https://secretsmanager.<region>.amazonaws.com (http:// only for a local "
+            f"emulator), got {raw!r}",
             variable="SECRETS_MANAGER_ENDPOINT",
         )
     return raw

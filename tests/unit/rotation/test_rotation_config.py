@@ -66,6 +66,8 @@ def test_an_empty_exclude_list_means_exclude_nothing() -> None:
         ("ROTATION_STRATEGY", "dual-user"),
         ("RDS_CA_BUNDLE", "/nonexistent/ca.pem"),
         ("SECRETS_MANAGER_ENDPOINT", "vpce-1.example"),
+        ("SECRETS_MANAGER_ENDPOINT", "https://"),
+        ("SECRETS_MANAGER_ENDPOINT", "ftp://secretsmanager.example"),
         ("DB_CONNECT_TIMEOUT_S", "soon"),
         ("DB_CONNECT_TIMEOUT_S", "0"),
         ("DB_CONNECT_TIMEOUT_S", "600"),
