@@ -34,7 +34,7 @@ import pymysql
 
 from rotation_errors import RotationDatabaseError
 from rotation_model import Account, UserProfile
-from secret_service.errors import DatabaseUnreachableError
+from secret_service.errors import DatabaseAuthError, DatabaseUnreachableError
 from secret_service.mysql import connect as layer_connect
 from secret_service.mysql import make_tls_context
 
@@ -204,8 +204,6 @@ class MySQLDatabase:
 
     def can_log_in(self, creds: DatabaseCredentials) -> bool:
         """True if the password is accepted; False on an auth refusal; other errors raise."""
-        from secret_service.errors import DatabaseAuthError
-
         try:
             with self._session(creds, use_database=False):
                 return True

@@ -333,7 +333,7 @@ class _SingleUser:
             except DatabaseAuthError:
                 continue
             ctx.event("database password changed", login_stage=stage, account=str(account),
-                      host=pending.host)  # fmt: skip
+                      username=pending.username, host=pending.host)  # fmt: skip
             return "password-set"
         raise RotationStateError(
             f"secret {ctx.metadata.name}: neither AWSCURRENT nor AWSPREVIOUS nor AWSPENDING "
@@ -462,7 +462,7 @@ class _AlternatingUsers:
         target = Account(user=pending.username, host=source.host)
         ctx.db.sync_clone(master, source=source, target=target, password=pending.password)
         ctx.event("alternate user synchronised", source=str(source), target=str(target),
-                  host=pending.host)  # fmt: skip
+                  username=pending.username, host=pending.host)  # fmt: skip
         return "user-synchronised"
 
     def ready_to_finish(self, ctx: RotationContext) -> None:
