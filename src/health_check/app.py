@@ -9,6 +9,7 @@ error: the function only fails when its own configuration is invalid.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -80,10 +81,22 @@ def _make_reader(client: SecretsManagerClient, config: CanaryConfig) -> SecretRe
     )
 
 
+def _quiet_aws_libraries() -> None:
+    """Keep botocore's DEBUG output, which holds whole response bodies (secret values), off.
+
+    Lambda's log-level control (``AWS_LAMBDA_LOG_LEVEL=DEBUG``) would otherwise turn it on.
+    """
+    for name in ("botocore", "boto3", "urllib3"):
+        library_logger = logging.getLogger(name)
+        if library_logger.getEffectiveLevel() < logging.INFO:
+            library_logger.setLevel(logging.INFO)
+
+
 def _runtime() -> _Runtime:
     with _lock:
         runtime = _runtime_cache.get("default")
         if runtime is None:
+            _quiet_aws_libraries()
             config = CanaryConfig.from_env()
             client = make_secretsmanager_client(
                 timeout_s=config.probe_timeout_ms / 1000.0,

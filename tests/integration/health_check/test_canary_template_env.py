@@ -12,6 +12,7 @@ with the same namespace, name, unit and dimension values.
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import string
 from datetime import UTC, datetime, timedelta
@@ -344,3 +345,45 @@ def test_a_never_rotated_database_password_is_overdue_only_where_rotation_is_sch
     assert document[m.RotationOverdue] == [overdue]
     assert document[m.DaysSinceLastRotation][0] == pytest.approx(40, abs=0.01)
     assert summary["rotations_overdue"] == int(overdue)
+
+
+def test_no_secret_value_appears_in_any_output_of_a_template_configured_run(
+    *,
+    canary: ModuleType,
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given the prod stack's secrets, every generated or filled-in value known
+    stack = stack_for("prod", mariadb, db_user)
+    stored = create_template_secrets(
+        stack, secretsmanager, password=db_user.password, external_apis=FILLED_EXTERNAL_APIS
+    )
+    jwt = json.loads(stored[stack.props("JwtSecret")["Name"]])
+    values = [db_user.password, jwt["signingKey"]] + [
+        value for fields in FILLED_EXTERNAL_APIS.values() for value in fields.values()
+    ]
+    # (the most verbose logging a deployment could turn on: AWS_LAMBDA_LOG_LEVEL=DEBUG, in a
+    # fresh container whose AWS libraries log at the root's level)
+    caplog.set_level(logging.DEBUG)
+    for name in ("botocore", "boto3", "urllib3"):
+        library_logger = logging.getLogger(name)
+        monkeypatch.setattr(library_logger, "level", logging.NOTSET)
+
+    # When the canary runs as the template configures it
+    summary = run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path)
+
+    # Then no value is in stdout (logs and EMF), stderr, any log record or the summary
+    captured = capsys.readouterr()
+    outputs = {
+        "stdout": captured.out,
+        "stderr": captured.err,
+        "records": "\n".join(r.getMessage() + repr(r.__dict__) for r in caplog.records),
+        "summary": json.dumps(summary),
+    }
+    assert summary["ok"] is True
+    leaks = [(where, v[:4]) for where, text in outputs.items() for v in values if v in text]
+    assert leaks == []
