@@ -310,6 +310,18 @@ class _Progress:
                 results["rotation"] = RotationResult(error=failure)
             else:
                 results["login"] = LoginResult(ok=False, error=failure)
+        retrieved = results["retrieval"].ok
+        if retrieved and self.target.kind is SecretKind.DATABASE and "login" not in results:
+            # A readable database secret is always logged in with; the deadline came first,
+            # so nothing proves the credentials still work.
+            results["login"] = LoginResult(
+                ok=False,
+                error=CheckFailure(
+                    ProbeDeadlineExceededError.__name__,
+                    f"secret {self.target.name} never started its login check before the "
+                    "run's deadline; raise the function's timeout or lower PROBE_TIMEOUT_MS",
+                ),
+            )
         report = SecretReport(
             target=self.target,
             retrieval=results["retrieval"],

@@ -596,3 +596,43 @@ def test_a_secret_with_rotation_enabled_is_judged_even_where_not_required() -> N
     )
 
     assert result.overdue is True
+
+
+class HangingRotation(FakeRotation):
+    """DescribeSecret that blocks until released (a hanging endpoint)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+
+    def describe_rotation(self, secret_id: str) -> RotationMetadata:
+        self.gate.wait(10)
+        return super().describe_rotation(secret_id)
+
+
+def test_a_database_secret_cut_before_its_login_is_not_reported_as_still_working(
+    reader: FakeReader, login: FakeLogin
+) -> None:
+    # Given the database secret reads fine but DescribeSecret hangs past the deadline
+    rotation = HangingRotation()
+    try:
+        report = run_probes(
+            [DB],
+            deps=ProbeDependencies(reader=reader, rotation=rotation, login=login),
+            settings=SETTINGS,
+            deadline_s=0.2,
+            clock=StepClock(),
+            now=lambda: NOW,
+        )
+    finally:
+        rotation.gate.set()
+
+    # Then no login proved the credentials: the secret is not ok, and says why
+    (db,) = report.reports
+    assert db.retrieval.ok is True
+    assert login.logins == []
+    assert db.ok is False
+    assert db.login is not None
+    assert db.login.error is not None
+    assert db.login.error.error_type == "ProbeDeadlineExceededError"
+    assert "login" in db.login.error.message
