@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 __all__ = [
+    "MAX_DISCOVERY_PAGES",
     "DescribeRotationMetadata",
     "discover_secret_ids",
     "make_secretsmanager_client",
@@ -88,6 +89,9 @@ def discover_secret_ids(
 ) -> list[str]:
     """The ARNs of the secrets tagged ``tag_key`` (= ``tag_value`` when given).
 
+    At most :data:`MAX_DISCOVERY_PAGES` pages: more matches raise
+    :class:`SecretConfigError` rather than silently leaving secrets unchecked.
+
     ListSecrets' ``tag-key`` and ``tag-value`` filters match independently (a key on one
     tag, a value on another), so the exact pair is checked on the returned tags.
     """
@@ -107,6 +111,10 @@ def discover_secret_ids(
                 found.append(entry["ARN"])
         token = response.get("NextToken")
         if not token:
-            break
+            return found
         kwargs["NextToken"] = token
-    return found
+    raise SecretConfigError(
+        f"more than {MAX_DISCOVERY_PAGES * 100} secrets match tag {tag_key}; one run cannot "
+        "check them all in time: narrow discovery with SECRET_TAG_VALUE or a more specific "
+        "SECRET_TAG_KEY"
+    )

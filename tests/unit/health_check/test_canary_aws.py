@@ -8,8 +8,13 @@ from typing import TYPE_CHECKING
 import pytest
 from botocore.stub import Stubber
 
-from canary_aws import DescribeRotationMetadata, discover_secret_ids, make_secretsmanager_client
-from secret_service.errors import SecretNotFoundError, SecretThrottledError
+from canary_aws import (
+    MAX_DISCOVERY_PAGES,
+    DescribeRotationMetadata,
+    discover_secret_ids,
+    make_secretsmanager_client,
+)
+from secret_service.errors import SecretConfigError, SecretNotFoundError, SecretThrottledError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -144,4 +149,26 @@ def test_a_discovery_failure_is_a_typed_error(client: SecretsManagerClient, stub
     stub.add_client_error("list_secrets", service_error_code="ThrottlingException")
 
     with pytest.raises(SecretThrottledError):
+        discover_secret_ids(client, tag_key="canary", tag_value=None)
+
+
+def test_discovery_beyond_its_page_limit_fails_instead_of_silently_dropping_secrets(
+    client: SecretsManagerClient, stub: Stubber
+) -> None:
+    # Given every page says there is another one
+    for page in range(MAX_DISCOVERY_PAGES):
+        params: dict[str, object] = {
+            "Filters": [{"Key": "tag-key", "Values": ["canary"]}],
+            "MaxResults": 100,
+        }
+        if page:
+            params["NextToken"] = f"page-{page}"
+        stub.add_response(
+            "list_secrets",
+            {"SecretList": [entry(f"s{page}", canary="on")], "NextToken": f"page-{page + 1}"},
+            params,
+        )
+
+    # Then discovery refuses to report a partial list, and says how to narrow it
+    with pytest.raises(SecretConfigError, match="SECRET_TAG_VALUE"):
         discover_secret_ids(client, tag_key="canary", tag_value=None)
