@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from secret_service.cache import CacheStats, Counter, Entry, Flight, copy_json, is_flat
-from secret_service.config import RetryPolicy, ServiceConfig
+from secret_service.config import RetryPolicy, ServiceConfig, check_range
 from secret_service.errors import (
     DatabaseAuthError,
     SecretConfigError,
@@ -121,10 +121,19 @@ class SecretService:
             base_delay_s=base_delay_s,
             max_delay_s=max_delay_s,
         )
-        if isinstance(jitter_ratio, bool) or not 0 <= jitter_ratio < 1:
-            raise SecretConfigError(f"jitter_ratio must be in [0, 1) (got {jitter_ratio!r})")
-        if isinstance(stale_retry_s, bool) or not 0 <= stale_retry_s <= 3600:
-            raise SecretConfigError(f"stale_retry_s must be 0 to 3600 (got {stale_retry_s!r})")
+        check_range("jitter_ratio", jitter_ratio, low=0, high=1, source="jitter_ratio")
+        if jitter_ratio == 1:
+            raise SecretConfigError(
+                "jitter_ratio must be below 1 (got 1): it would allow a 0 s TTL"
+            )
+        check_range("stale_retry_s", stale_retry_s, low=0, high=3600, source="stale_retry_s")
+        hooks = {"clock": clock, "sleep": sleep, "random": random}
+        for name, hook in {**hooks, "metrics": metrics or (lambda *_: None)}.items():
+            if not callable(hook):
+                raise SecretConfigError(
+                    f"{name} must be a callable (got {type(hook).__name__})"
+                    + ("; pass None for no metrics" if name == "metrics" else "")
+                )
         self._client = client
         self._ttl_s = float(ttl_s)
         self._max_entries = max_entries

@@ -19,10 +19,11 @@ from secret_service.errors import SecretConfigError
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-__all__ = ["ENV_VARIABLES", "RetryPolicy", "ServiceConfig"]
+__all__ = ["ENV_VARIABLES", "RetryPolicy", "ServiceConfig", "check_range"]
 
 
-def _check_range(name: str, value: float, *, low: float, high: float, source: str) -> None:
+def check_range(name: str, value: float, *, low: float, high: float, source: str) -> None:
+    """Raise SecretConfigError naming ``source`` unless ``value`` is a number in range."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
         raise SecretConfigError(
             f"{source} must be a number from {low:g} to {high:g} (got {value!r})"
@@ -48,10 +49,10 @@ class RetryPolicy:
             raise SecretConfigError(
                 f"max_attempts must be an integer from 1 to 20 (got {self.max_attempts!r})"
             )
-        _check_range("max_attempts", self.max_attempts, low=1, high=20, source="max_attempts")
-        _check_range("base_delay_s", self.base_delay_s, low=0, high=60, source="base_delay_s")
-        _check_range("max_delay_s", self.max_delay_s, low=0, high=300, source="max_delay_s")
-        _check_range("max_total_s", self.max_total_s, low=0, high=900, source="max_total_s")
+        check_range("max_attempts", self.max_attempts, low=1, high=20, source="max_attempts")
+        check_range("base_delay_s", self.base_delay_s, low=0, high=60, source="base_delay_s")
+        check_range("max_delay_s", self.max_delay_s, low=0, high=300, source="max_delay_s")
+        check_range("max_total_s", self.max_total_s, low=0, high=900, source="max_total_s")
 
     def delay_s(self, attempt: int, *, random: Callable[[], float]) -> float:
         """The full-jitter wait after failed attempt ``attempt`` (1-based)."""
@@ -86,21 +87,21 @@ class ServiceConfig:
     ca_bundle_path: str | None = None
 
     def __post_init__(self) -> None:
-        _check_range("ttl_s", self.ttl_s, low=0, high=86_400, source="ttl_s")
+        check_range("ttl_s", self.ttl_s, low=0, high=86_400, source="ttl_s")
         if isinstance(self.max_entries, bool) or not isinstance(self.max_entries, int):
             raise SecretConfigError(
                 f"max_entries must be an integer from 1 to 100000 (got {self.max_entries!r})"
             )
-        _check_range("max_entries", self.max_entries, low=1, high=100_000, source="max_entries")
-        _check_range("max_stale_s", self.max_stale_s, low=0, high=86_400, source="max_stale_s")
-        _check_range(
+        check_range("max_entries", self.max_entries, low=1, high=100_000, source="max_entries")
+        check_range("max_stale_s", self.max_stale_s, low=0, high=86_400, source="max_stale_s")
+        check_range(
             "connect_timeout_s",
             self.connect_timeout_s,
             low=0.05,
             high=60,
             source="connect_timeout_s",
         )
-        _check_range(
+        check_range(
             "read_timeout_s", self.read_timeout_s, low=0.05, high=60, source="read_timeout_s"
         )
         RetryPolicy(max_attempts=self.max_attempts, max_total_s=self.max_total_s)

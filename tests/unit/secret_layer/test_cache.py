@@ -281,3 +281,27 @@ def test_a_binary_only_secret_is_a_format_error_naming_secret_string(
         service(client, clock).get_secret_string("bin")
 
     assert caught.value.field == "SecretString"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"jitter_ratio": "x"},
+        {"jitter_ratio": 1},
+        {"jitter_ratio": float("nan")},
+        {"stale_retry_s": "5"},
+        {"stale_retry_s": -1},
+        {"ttl_s": "60"},
+        {"max_entries": True},
+        {"metrics": "not-callable"},
+        {"clock": None},
+        {"sleep": 5},
+        {"random": "r"},
+    ],
+    ids=lambda options: f"{next(iter(options))}={next(iter(options.values()))!r}",
+)
+def test_a_bad_service_option_is_a_config_error_naming_it(options: dict[str, object]) -> None:
+    name = next(iter(options))
+
+    with pytest.raises(SecretConfigError, match=name):
+        SecretService(None, **options)  # type: ignore[arg-type]
