@@ -320,6 +320,11 @@ class SecretService:
         others are still cached, and the error of the first failing id (in the order
         given) is raised, naming it and counting the rest.
         """
+        if isinstance(secret_ids, str | bytes):
+            raise SecretConfigError(
+                "secret_ids must be a list of secret names or ARNs, not one string; "
+                f"use [{secret_ids!r}] or get_secret_string()"
+            )
         ids = list(dict.fromkeys(secret_ids))
         for secret_id in ids:
             _check_id(secret_id, AWSCURRENT)

@@ -9,6 +9,7 @@ from tests.unit.secret_layer.support import arn_of, get_response
 
 from secret_service import (
     SecretAccessDeniedError,
+    SecretConfigError,
     SecretNotFoundError,
     SecretService,
     SecretUnavailableError,
@@ -219,3 +220,16 @@ def test_one_secret_asked_by_name_and_by_arn_fills_both_ids(
     values = service(client, clock).get_many(names)
 
     assert values == {"one": value_of("one"), arn_of("one"): value_of("one")}
+
+
+@pytest.mark.parametrize("call", ["get_many", "preload"])
+def test_a_single_string_instead_of_a_list_is_refused(
+    stubbed: Stubbed, clock: FakeClock, call: str
+) -> None:
+    # Given one id passed where a list of ids is expected (no call is declared)
+    client, _ = stubbed
+    secrets = service(client, clock)
+
+    # When it is read, Then the mistake is named instead of reading each character
+    with pytest.raises(SecretConfigError, match="secret_ids must be"):
+        getattr(secrets, call)("app/db")
