@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -117,3 +118,16 @@ def test_a_missing_samconfig_section_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(TemplateTranslationError, match=r"no \[stg.deploy.parameters\]"):
         samconfig_overrides("stg", config)
+
+
+def test_the_canary_sample_event_is_what_its_dev_schedule_sends() -> None:
+    from tests.template.conftest import deploy
+
+    event = json.loads((ROOT / "events" / "health_check.json").read_text())
+    deployed = deploy("dev")
+    schedule = deployed.props("HealthCheckFunctionSchedule")
+
+    assert (event["source"], event["detail-type"]) == ("aws.events", "Scheduled Event")
+    assert event["region"] == "ap-northeast-1"
+    assert event["resources"] == [deployed.arn("HealthCheckFunctionSchedule")]
+    assert schedule["Name"] == "goal-mandala-dev-secret-canary"
