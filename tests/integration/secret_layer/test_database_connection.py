@@ -328,3 +328,27 @@ def test_when_finish_secret_lands_the_pending_login_keeps_working(
     # Then connections log in with AWSCURRENT, which is now the new password
     assert current_user(service, db_secret).startswith(db_user.username + "@")
     assert service.get_database_credentials(db_secret).password == NEW_PASSWORD
+
+
+def test_when_a_stuck_rotation_is_rolled_back_the_app_returns_to_awscurrent(
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    db_secret: str,
+) -> None:
+    # Given the app logging in with AWSPENDING inside a stuck single-user window
+    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
+    current_user(service, db_secret)
+    pending_version = open_rotation_window(secretsmanager, mariadb, db_user, db_secret)
+    current_user(service, db_secret)
+
+    # When an operator rolls back: the database gets AWSCURRENT's password again and
+    # the AWSPENDING label is removed
+    set_password(mariadb, db_user, db_user.password)
+    secretsmanager.update_secret_version_stage(
+        SecretId=db_secret, VersionStage="AWSPENDING", RemoveFromVersionId=pending_version
+    )
+
+    # Then the refused pending login is dropped and AWSCURRENT logs in again
+    assert current_user(service, db_secret).startswith(db_user.username + "@")
+    assert current_user(service, db_secret).startswith(db_user.username + "@")
