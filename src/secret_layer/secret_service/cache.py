@@ -73,29 +73,36 @@ class Entry:
 class Flight:
     """The one in-progress fetch of a key; followers wait for its outcome."""
 
-    __slots__ = ("_done", "entry", "error", "stale")
+    __slots__ = ("_done", "entry", "error", "stale_error")
 
     def __init__(self) -> None:
         self._done = threading.Event()
         self.entry: Entry | None = None
         self.error: SecretServiceError | None = None
-        self.stale = False
+        self.stale_error: SecretServiceError | None = None  # why a stale entry was served
 
-    def succeed(self, entry: Entry, *, stale: bool) -> None:
+    @property
+    def stale(self) -> bool:
+        return self.stale_error is not None
+
+    def succeed(self, entry: Entry, *, stale_error: SecretServiceError | None = None) -> None:
         self.entry = entry
-        self.stale = stale
+        self.stale_error = stale_error
         self._done.set()
 
     def fail(self, error: SecretServiceError) -> None:
         self.error = error
         self._done.set()
 
-    def wait(self) -> Entry:
-        """The leader's entry, or a copy of its error (each thread raises its own)."""
+    def wait(self, *, fresh_only: bool = False) -> Entry:
+        """The leader's entry, or a copy of its error (each thread raises its own).
+
+        ``fresh_only`` (a forced read): a stale entry is refused with the API's error.
+        """
         self._done.wait()
-        if self.error is not None:
-            error = _copy_error(self.error)
-            raise error from self.error.__cause__
+        error = self.error or (self.stale_error if fresh_only else None)
+        if error is not None:
+            raise _copy_error(error) from error.__cause__
         assert self.entry is not None
         return self.entry
 

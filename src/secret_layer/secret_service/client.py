@@ -489,7 +489,7 @@ class SecretService:
         if not leader:
             self._coalesced.inc()
             try:
-                entry = flight.wait()
+                entry = flight.wait(fresh_only=force_refresh)
             except SecretServiceError:
                 self._errors.inc()
                 raise
@@ -497,7 +497,7 @@ class SecretService:
                 self._served_stale(entry, secret_id)
             return entry
         try:
-            entry, stale = self._fetch_into_cache(
+            entry, stale_error = self._fetch_into_cache(
                 key, secret_id, version_stage, force_refresh, generation
             )
         except SecretServiceError as exc:
@@ -513,12 +513,13 @@ class SecretService:
             with self._lock:
                 if self._flights.get(key) is flight:  # invalidate() may have replaced it
                     del self._flights[key]
-        flight.succeed(entry, stale=stale)
+        flight.succeed(entry, stale_error=stale_error)
         return entry
 
     def _fetch_into_cache(
         self, key: _Key, secret_id: str, version_stage: str, force_refresh: bool, generation: int
-    ) -> tuple[Entry, bool]:
+    ) -> tuple[Entry, SecretServiceError | None]:
+        """The fetched entry, or a stale one with the error that made it stale."""
         started = self._clock()
         try:
             fetched = self._with_retries(
@@ -529,11 +530,11 @@ class SecretService:
             if not force_refresh:
                 entry = self._stale_entry(key, secret_id, exc)
                 if entry is not None:
-                    return entry, True
+                    return entry, exc
             raise
         finally:
             self._emit("fetch_latency_ms", secret_id, (self._clock() - started) * 1000.0)
-        return self._store(key, fetched, generation), False
+        return self._store(key, fetched, generation), None
 
     def _stale_entry(self, key: _Key, secret_id: str, error: SecretServiceError) -> Entry | None:
         now = self._clock()

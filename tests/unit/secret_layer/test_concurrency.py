@@ -8,14 +8,15 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from tests.unit.secret_layer.support import create_secret, put_value
+from tests.unit.secret_layer.support import aws_error_response, create_secret, put_value
 
-from secret_service import SecretNotFoundError, SecretService
+from secret_service import SecretNotFoundError, SecretService, SecretUnavailableError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from tests.unit.secret_layer.support import FakeClock
 
 WAIT_S = 10.0  # only a safety net: every wait below is released explicitly
 
@@ -255,3 +256,34 @@ def test_reads_invalidations_and_evictions_in_parallel_stay_consistent(
     assert stats.evictions > 0
     assert stats.errors == 0
     assert len(secrets._flights) == 0
+
+
+def test_a_forced_read_joining_a_read_that_falls_back_to_stale_raises(
+    sm: SecretsManagerClient, clock: FakeClock
+) -> None:
+    # Given an expired cached value, and an API that now fails after a held moment
+    create_secret(sm, "db", "forced-stale-value-85")
+    secrets = SecretService(sm, ttl_s=60, max_attempts=1, clock=clock, sleep=clock.sleep)
+    secrets.get_secret_string("db")
+    clock.advance(61)
+    held = threading.Event()
+    entered = threading.Event()
+
+    def failing(**_: Any) -> Any:
+        entered.set()
+        assert held.wait(WAIT_S)
+        return aws_error_response(503, "ServiceUnavailable")
+
+    sm.meta.events.register_first("before-send.secrets-manager.GetSecretValue", failing)
+
+    # When a plain read is in flight and a force_refresh read joins it
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        plain = pool.submit(secrets.get_secret_string, "db")
+        assert entered.wait(WAIT_S)
+        forced = pool.submit(secrets.get_secret_string, "db", force_refresh=True)
+        wait_until(lambda: secrets.stats().coalesced == 1)
+        held.set()
+
+        # Then the plain read gets the stale value, the forced one the typed error
+        assert plain.result(timeout=WAIT_S) == "forced-stale-value-85"
+        assert isinstance(forced.exception(timeout=WAIT_S), SecretUnavailableError)
