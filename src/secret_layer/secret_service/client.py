@@ -490,6 +490,13 @@ class SecretService:
             self._coalesced.inc()
             try:
                 entry = flight.wait(fresh_only=force_refresh)
+            except _RETRYABLE as exc:
+                # a forced leader never falls back to stale; a plain follower may
+                stale_entry = None if force_refresh else self._stale_entry(key, secret_id, exc)
+                if stale_entry is None:
+                    self._errors.inc()
+                    raise
+                return stale_entry
             except SecretServiceError:
                 self._errors.inc()
                 raise

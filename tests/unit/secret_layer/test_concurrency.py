@@ -258,8 +258,9 @@ def test_reads_invalidations_and_evictions_in_parallel_stay_consistent(
     assert len(secrets._flights) == 0
 
 
-def test_a_forced_read_joining_a_read_that_falls_back_to_stale_raises(
-    sm: SecretsManagerClient, clock: FakeClock
+@pytest.mark.parametrize("leader_forced", [False, True], ids=["plain-leads", "forced-leads"])
+def test_a_forced_and_a_plain_read_sharing_a_failing_call_each_keep_their_promise(
+    sm: SecretsManagerClient, clock: FakeClock, leader_forced: bool
 ) -> None:
     # Given an expired cached value, and an API that now fails after a held moment
     create_secret(sm, "db", "forced-stale-value-85")
@@ -276,13 +277,14 @@ def test_a_forced_read_joining_a_read_that_falls_back_to_stale_raises(
 
     sm.meta.events.register_first("before-send.secrets-manager.GetSecretValue", failing)
 
-    # When a plain read is in flight and a force_refresh read joins it
+    # When one read is in flight and the other joins it
     with ThreadPoolExecutor(max_workers=2) as pool:
-        plain = pool.submit(secrets.get_secret_string, "db")
+        first = pool.submit(secrets.get_secret_string, "db", force_refresh=leader_forced)
         assert entered.wait(WAIT_S)
-        forced = pool.submit(secrets.get_secret_string, "db", force_refresh=True)
+        second = pool.submit(secrets.get_secret_string, "db", force_refresh=not leader_forced)
         wait_until(lambda: secrets.stats().coalesced == 1)
         held.set()
+        forced, plain = (first, second) if leader_forced else (second, first)
 
         # Then the plain read gets the stale value, the forced one the typed error
         assert plain.result(timeout=WAIT_S) == "forced-stale-value-85"
