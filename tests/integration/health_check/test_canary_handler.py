@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 from tests.integration.health_check.canary_support import (
     NAMESPACE,
     emf_by_secret,
@@ -309,3 +310,50 @@ def test_secrets_manager_is_reached_at_the_configured_endpoint(
     (entry,) = summary["secrets"]
     assert (entry["ok"], entry["error"]) == (True, None)
     assert entry["rotation"]["error"] is None
+
+
+def test_an_invocation_without_a_payload_runs_the_same_checks(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given `aws lambda invoke` with the payload `null`
+    secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)
+    canary_env(SECRET_IDS=JWT)
+
+    summary = canary.lambda_handler(None, FakeLambdaContext())
+
+    assert summary["ok"] is True
+    _, logs = stdout_documents(capsys.readouterr().out)
+    started = next(line for line in logs if line["message"] == "canary run started")
+    assert (started["source"], started["detail_type"]) == ("unknown", "NoneType")
+
+
+def test_a_failed_discovery_still_checks_the_configured_secrets_and_says_so(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+    boto3_session: boto3.Session,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given ListSecrets is denied (the role has no ListSecrets) but SECRET_IDS is readable
+    secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)
+
+    def deny(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        error = {"Code": "AccessDeniedException", "Message": "not authorized"}
+        parsed = {"Error": error, "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return AWSResponse("https://secretsmanager.invalid", 400, {}, None), parsed
+
+    boto3_session.events.register("before-call.secrets-manager.ListSecrets", deny)
+    canary_env(SECRET_IDS=JWT, SECRET_TAG_KEY="goal-mandala:canary")
+
+    summary = invoke(canary)
+
+    # Then the configured secret is checked, and the run is not ok because of discovery
+    assert [(e["secret_name"], e["ok"]) for e in entries(summary).values()] == [(JWT, True)]
+    assert summary["ok"] is False
+    assert summary["discovery"]["error"] == "SecretAccessDeniedError"
+    _, logs = stdout_documents(capsys.readouterr().out)
+    [failed] = [line for line in logs if line["message"] == "secret discovery failed"]
+    assert (failed["level"], failed["error"]) == ("WARNING", "SecretAccessDeniedError")
