@@ -235,3 +235,22 @@ def test_the_template_refuses_alternating_users_without_a_master_secret(
     assert rule["Assertions"][0]["Assert"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "MasterSecretArn"}, ""]}]
     }
+
+
+def test_both_functions_reach_secrets_manager_through_the_endpoint_parameter(
+    tmp_path: Path,
+) -> None:
+    url = "https://vpce-0a1b2c3d-x.secretsmanager.ap-northeast-1.vpce.amazonaws.com"
+    deployed = deploy("prod", SecretsManagerEndpointUrl=url)
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_text("x")
+
+    def variables(function: str) -> dict[str, str]:
+        env = dict(deployed.props(function)["Environment"]["Variables"])
+        env["RDS_CA_BUNDLE"] = str(bundle)
+        return {k: str(v) for k, v in env.items()}
+
+    rotation = RotationConfig.from_env(variables("RotationFunction"))
+    canary = CanaryConfig.from_env(variables("HealthCheckFunction"))
+
+    assert rotation.secrets_manager_endpoint == canary.secrets_manager_endpoint == url
