@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -124,17 +123,15 @@ def test_a_database_that_accepts_and_never_answers_costs_one_timeout(
             DB_CONNECT_TIMEOUT_S="0.3",
         )
 
-        started = time.monotonic()
         summary = invoke(canary)
-        elapsed_s = time.monotonic() - started
 
     # Then the login times out as unreachable, the other secret is fine, and the run ends
     by_name = {entry["secret_name"]: entry for entry in summary["secrets"]}
     assert hanging.connections >= 1
     assert by_name[DB]["database_login"]["error"] == "DatabaseUnreachableError"
     assert by_name[JWT]["ok"] is True
+    # (the run's deadline, 28 s away, was not needed: the 0.3 s timeout ended the login)
     assert summary["deadline_exceeded"] is False
-    assert elapsed_s < 20  # generous guard only: the budget is ~2 x 0.3 s
 
 
 def test_no_secret_value_appears_in_any_output_of_a_full_run(

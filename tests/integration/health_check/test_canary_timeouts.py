@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -31,10 +31,18 @@ def hanging_secrets_manager(monkeypatch: pytest.MonkeyPatch) -> Iterator[Blackho
         yield endpoint
 
 
-def run(canary: ModuleType, *, timeout_ms: int) -> tuple[dict[str, Any], float]:
-    started = time.monotonic()
-    summary = canary.lambda_handler(scheduled_event(), FakeLambdaContext(timeout_ms=timeout_ms))
-    return summary, time.monotonic() - started
+def run(canary: ModuleType, *, timeout_ms: int) -> dict[str, Any]:
+    summary: dict[str, Any] = canary.lambda_handler(
+        scheduled_event(), FakeLambdaContext(timeout_ms=timeout_ms)
+    )
+    return summary
+
+
+def probes_still_waiting() -> int:
+    """Canary worker threads still blocked in a call (abandoned at the deadline)."""
+    return sum(
+        1 for t in threading.enumerate() if t.name.startswith("canary-probe") and t.is_alive()
+    )
 
 
 def test_every_call_gives_up_after_its_own_timeout(
@@ -47,7 +55,7 @@ def test_every_call_gives_up_after_its_own_timeout(
     canary_env(SECRET_IDS=",".join(SECRETS), PROBE_TIMEOUT_MS="300")
 
     # When the canary runs with plenty of Lambda time left
-    summary, elapsed_s = run(canary, timeout_ms=30_000)
+    summary = run(canary, timeout_ms=30_000)
 
     # Then each secret failed on its own timeout, well before the run's deadline
     assert hanging_secrets_manager.connections >= len(SECRETS)
@@ -59,7 +67,6 @@ def test_every_call_gives_up_after_its_own_timeout(
     assert {name: doc[m.RetrievalFailure] for name, doc in documents.items()} == {
         name: [1.0] for name in SECRETS
     }
-    assert elapsed_s < 20  # generous guard only
 
 
 def test_the_run_returns_by_its_deadline_when_calls_would_outlast_the_lambda(
@@ -71,7 +78,8 @@ def test_the_run_returns_by_its_deadline_when_calls_would_outlast_the_lambda(
     # Given each call may wait 10 s, but the Lambda has only 1.5 s left
     canary_env(SECRET_IDS=",".join(SECRETS), PROBE_TIMEOUT_MS="10000")
 
-    summary, elapsed_s = run(canary, timeout_ms=1500)
+    summary = run(canary, timeout_ms=1500)
+    waiting = probes_still_waiting()
 
     # Then the run stops at its deadline and reports every unfinished check as such
     assert summary["deadline_exceeded"] is True
@@ -84,4 +92,5 @@ def test_the_run_returns_by_its_deadline_when_calls_would_outlast_the_lambda(
     # And the run said up front that its timeouts do not fit the Lambda's time
     [short] = [line for line in logs if line["message"] == "canary time budget short"]
     assert (short["remaining_ms"], short["probe_timeout_ms"]) == (1500, 10000)
-    assert elapsed_s < 1.5 + 5  # generous guard: returned inside the Lambda's time, roughly
+    # And it returned without waiting for the calls still blocked on their 10 s timeout
+    assert waiting >= 1
