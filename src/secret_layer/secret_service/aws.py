@@ -51,6 +51,7 @@ __all__ = [
     "BATCH_LIMIT",
     "FetchedSecret",
     "batch_get_secret_values",
+    "botocore_attempts",
     "create_default_client",
     "get_secret_value",
     "translate",
@@ -114,6 +115,19 @@ def create_default_client(
             "no AWS region for Secrets Manager: set AWS_REGION (Lambda sets it) or pass a client"
         ) from exc
     return client
+
+
+def botocore_attempts(client: SecretsManagerClient) -> int:
+    """How many attempts botocore itself makes per call with this client's configuration.
+
+    botocore resolves ``max_attempts``, ``AWS_MAX_ATTEMPTS`` and the config file into
+    ``total_max_attempts``; without one, its mode's default applies (standard 3, legacy 5).
+    """
+    retries = getattr(client.meta.config, "retries", None) or {}
+    total = retries.get("total_max_attempts")
+    if isinstance(total, int) and not isinstance(total, bool):
+        return total
+    return 5 if retries.get("mode") == "legacy" else 3
 
 
 def get_secret_value(

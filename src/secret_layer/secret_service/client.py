@@ -738,10 +738,26 @@ class SecretService:
                         connect_timeout_s=self._config.connect_timeout_s,
                         read_timeout_s=self._config.read_timeout_s,
                     )
+                else:
+                    self._report_stacked_retries(self._aws, self._client)
                 aws, client = self._aws, self._client
         assert aws is not None
         assert client is not None
         return aws, client
+
+    def _report_stacked_retries(self, aws: ModuleType, client: SecretsManagerClient) -> None:
+        """Say once that a caller's client retries inside each of our attempts."""
+        botocore_attempts = aws.botocore_attempts(client)
+        if botocore_attempts > 1:
+            logger.warning(
+                "client retries stack with secret_service retries",
+                extra={
+                    "botocore_attempts": botocore_attempts,
+                    "max_attempts": self._retry.max_attempts,
+                    "worst_case_calls_per_read": botocore_attempts * self._retry.max_attempts,
+                    "fix": "Config(retries={'mode': 'standard', 'total_max_attempts': 1})",
+                },
+            )
 
     # -- internals: bookkeeping -----------------------------------------------------------
 

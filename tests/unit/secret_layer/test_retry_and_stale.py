@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import botocore.exceptions
 import pytest
+from botocore.stub import Stubber
 from tests.unit.secret_layer.support import REGION, get_response
 
 from secret_service import (
@@ -22,7 +23,6 @@ from secret_service import (
 )
 
 if TYPE_CHECKING:
-    from botocore.stub import Stubber
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from tests.unit.secret_layer.logcheck import LineCapture
     from tests.unit.secret_layer.support import FakeClock
@@ -311,3 +311,35 @@ def test_info_logs_name_the_attempt_without_values(
     assert "'attempt': 1" in retried[0]
     assert "ThrottlingException" in retried[0]
     assert logging.getLogger("secret_service").level == logging.DEBUG  # captured at DEBUG
+
+
+def test_a_client_with_botocore_retries_is_reported_once(
+    clock: FakeClock, layer_logs: LineCapture
+) -> None:
+    # Given a caller's client left with botocore's default retries (standard: 3 attempts)
+    client = boto3.client("secretsmanager", region_name=REGION)
+    with Stubber(client) as stubber:
+        stubber.add_response("get_secret_value", get_response("a", VALUE))
+        stubber.add_response("get_secret_value", get_response("b", VALUE))
+        secrets = service(client, clock, max_attempts=4)
+
+        # When the service first uses it (twice)
+        secrets.get_secret_string("a")
+        secrets.get_secret_string("b")
+
+    # Then one warning says the retries multiply, with the worst case
+    warnings = [line for line in layer_logs.lines if "retries stack" in line]
+    assert len(warnings) == 1
+    assert warnings[0].startswith("WARNING")
+    assert "'worst_case_calls_per_read': 12" in warnings[0]
+
+
+def test_a_client_without_botocore_retries_is_not_reported(
+    stubbed: Stubbed, clock: FakeClock, layer_logs: LineCapture
+) -> None:
+    client, stubber = stubbed
+    stubber.add_response("get_secret_value", get_response("a", VALUE))
+
+    service(client, clock).get_secret_string("a")
+
+    assert not [line for line in layer_logs.lines if "retries stack" in line]
