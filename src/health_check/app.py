@@ -214,6 +214,7 @@ def lambda_handler(
                 "ok",
                 "secrets_checked",
                 "secrets_failed",
+                "rotations_overdue",
                 "deadline_exceeded",
                 "duration_ms",
             )

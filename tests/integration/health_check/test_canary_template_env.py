@@ -341,8 +341,12 @@ def test_a_never_rotated_database_password_is_overdue_only_where_rotation_is_sch
 
     # Then dev (no rotation schedule) reports the age but no overdue rotation
     database = stack.props("DatabaseSecret")["Name"]
-    document = emf_by_secret(stdout_documents(capsys.readouterr().out)[0])[database]
+    emf, logs = stdout_documents(capsys.readouterr().out)
+    document = emf_by_secret(emf)[database]
     assert document[m.RotationOverdue] == [overdue]
+    # and the run's last log line counts it, as the summary does
+    assert logs[-1]["message"] == "canary run finished"
+    assert logs[-1]["rotations_overdue"] == int(overdue)
     assert document[m.DaysSinceLastRotation][0] == pytest.approx(40, abs=0.01)
     assert summary["rotations_overdue"] == int(overdue)
 
