@@ -218,3 +218,33 @@ def test_a_documented_secret_format_is_accepted_by_its_model(document: str) -> N
         assert JwtConfig.from_mapping(parsed).algorithm == parsed["algorithm"]
     else:
         assert set(ExternalApis.from_mapping(parsed).names) == set(parsed)
+
+
+def _table_names(heading: str) -> list[str]:
+    """The first-column names (in backticks) of the first table after ``heading``."""
+    section = API_MD.read_text().split(heading, 1)[1]
+    return re.findall(r"^\| `([^`]+)`", section.split("\n## ", 1)[0], flags=re.MULTILINE)
+
+
+def test_the_configuration_table_lists_every_variable_read() -> None:
+    from secret_service.config import ENV_VARIABLES
+
+    documented = set(_table_names("## Configuration"))
+
+    assert set(ENV_VARIABLES) <= documented
+
+
+def test_the_errors_table_lists_every_error() -> None:
+    from secret_service import errors
+
+    assert set(_table_names("## Errors")) == set(errors.__all__)
+
+
+def test_the_stats_table_lists_every_counter() -> None:
+    from dataclasses import fields
+
+    from secret_service import CacheStats
+
+    documented = set(_table_names("### `stats() -> CacheStats`"))
+
+    assert documented == {f.name for f in fields(CacheStats)} | {"hit_ratio"}
