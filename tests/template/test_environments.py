@@ -364,3 +364,35 @@ def test_samconfig_tags_every_stack_with_its_application_and_environment() -> No
             pair.split("=", 1) for pair in config[env]["deploy"]["parameters"]["tags"].split()
         )
         assert tags == {"Application": "goal-mandala", "Environment": env, "ManagedBy": "sam"}
+
+
+def deploy_guide_row(label: str) -> list[str]:
+    """The dev, stg and prod cells of a row of docs/deploy.md's per-environment table."""
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    section = guide.split("## Per-environment differences", 1)[1]
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if cells and cells[0] == label:
+            return cells[1:4]
+    raise AssertionError(f"docs/deploy.md has no per-environment row {label!r}")
+
+
+def test_the_deploy_guides_per_environment_table_is_what_each_stack_gets(
+    deployed_by_env: dict[str, Deployed],
+) -> None:
+    def number(cell: str) -> int:
+        return int(re.sub(r"[^0-9]", "", cell))
+
+    latency = deploy_guide_row("retrieval latency p99 alarm")
+    retention = deploy_guide_row("log retention")
+    schedule = deploy_guide_row("canary schedule (samconfig)")
+    trail = deploy_guide_row("CloudTrail trail + unusual-access alarms")
+
+    for index, env in enumerate(ENVIRONMENTS):
+        deployed = deployed_by_env[env]
+        alarm = deployed.props("DatabaseRetrievalLatencyAlarm")
+        assert number(latency[index]) == alarm["Threshold"], env
+        assert number(retention[index]) == deployed.props("HealthCheckLogGroup")["RetentionInDays"]
+        rate = deployed.props("HealthCheckFunctionSchedule")["ScheduleExpression"]
+        assert rate.startswith(f"rate({number(schedule[index])} minute"), env
+        assert (trail[index] == "yes") is deployed.has("Trail"), env
