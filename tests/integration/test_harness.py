@@ -129,3 +129,12 @@ def test_a_non_latin1_password_logs_in(mariadb: MariaDBServer, db_user: Database
 
     assert row is not None
     assert row[0].startswith(db_user.username + "@")
+
+
+def test_the_throwaway_database_listens_on_loopback_only(mariadb: MariaDBServer) -> None:
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT @@bind_address")
+        row = cur.fetchone()
+
+    assert row is not None
+    assert row[0] == "127.0.0.1"
