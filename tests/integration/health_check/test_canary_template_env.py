@@ -15,6 +15,7 @@ import json
 import logging
 import secrets
 import string
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -109,42 +110,59 @@ def create_template_secrets(
     return values
 
 
-def given_a_healthy_stack(
-    env: str, client: SecretsManagerClient, mariadb: MariaDBServer, user: DatabaseUser
-) -> Deployed:
-    """The environment's stack with its secrets created, the external APIs filled in after
-    deployment and the database user holding the generated password."""
-    stack = stack_for(env, mariadb, user)
-    create_template_secrets(
-        stack, client, password=user.password, external_apis=FILLED_EXTERNAL_APIS
-    )
-    return stack
+@dataclass(frozen=True)
+class Deployment:
+    """One environment's stack, deployed here: moto for AWS, the TLS MariaDB, the canary."""
+
+    canary: ModuleType
+    client: SecretsManagerClient
+    mariadb: MariaDBServer
+    user: DatabaseUser
+    monkeypatch: pytest.MonkeyPatch
+
+    def stack(
+        self, env: str, *, external_apis: dict[str, Any] | None
+    ) -> tuple[Deployed, dict[str, str]]:
+        """The stack with its secrets created; returns it and the stored values by name."""
+        stack = stack_for(env, self.mariadb, self.user)
+        values = create_template_secrets(
+            stack, self.client, password=self.user.password, external_apis=external_apis
+        )
+        return stack, values
+
+    def healthy_stack(self, env: str) -> Deployed:
+        """The stack, the external APIs filled in after deployment, the database user
+        holding the generated password."""
+        return self.stack(env, external_apis=FILLED_EXTERNAL_APIS)[0]
+
+    def run(self, stack: Deployed, *, now: datetime | None = None) -> dict[str, Any]:
+        """Invoke the handler with exactly the function's template environment."""
+        function = stack.props("HealthCheckFunction")
+        variables = {k: str(v) for k, v in function["Environment"]["Variables"].items()}
+        # The layer's file, where this machine has it (the template points at /opt/...).
+        assert variables["RDS_CA_BUNDLE"] == stack.parameter("RdsCaBundlePath")
+        variables["RDS_CA_BUNDLE"] = self.mariadb.ca_path
+        for name in CANARY_VARIABLES:
+            self.monkeypatch.delenv(name, raising=False)
+        for name, value in variables.items():
+            self.monkeypatch.setenv(name, value)
+        context = FakeLambdaContext(
+            function_name=function["FunctionName"], timeout_ms=int(function["Timeout"]) * 1000
+        )
+        clock = {} if now is None else {"now": lambda: now}
+        summary: dict[str, Any] = self.canary.lambda_handler(scheduled_event(), context, **clock)
+        return summary
 
 
-def run_as_deployed(
+@pytest.fixture
+def deployment(
     canary: ModuleType,
-    stack: Deployed,
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
     monkeypatch: pytest.MonkeyPatch,
-    *,
-    ca_bundle: str,
-    now: datetime | None = None,
-) -> dict[str, Any]:
-    """Invoke the handler with exactly the function's template environment."""
-    function = stack.props("HealthCheckFunction")
-    variables = {name: str(value) for name, value in function["Environment"]["Variables"].items()}
-    # The layer's file, where this machine has it (the template points at /opt/...).
-    assert variables["RDS_CA_BUNDLE"] == stack.parameter("RdsCaBundlePath")
-    variables["RDS_CA_BUNDLE"] = ca_bundle
-    for name in CANARY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    for name, value in variables.items():
-        monkeypatch.setenv(name, value)
-    context = FakeLambdaContext(
-        function_name=function["FunctionName"], timeout_ms=int(function["Timeout"]) * 1000
-    )
-    clock = {} if now is None else {"now": lambda: now}
-    summary: dict[str, Any] = canary.lambda_handler(scheduled_event(), context, **clock)
-    return summary
+) -> Deployment:
+    return Deployment(canary, secretsmanager, mariadb, db_user, monkeypatch)
 
 
 def emitted_metrics(stdout: str) -> dict[tuple[str, str, tuple[tuple[str, str], ...]], str]:
@@ -189,20 +207,16 @@ def canary_queries(stack: Deployed) -> list[tuple[str, str, str, tuple[tuple[str
 def test_the_canary_runs_healthy_on_its_template_environment(
     *,
     env: str,
-    canary: ModuleType,
-    secretsmanager: SecretsManagerClient,
-    mariadb: MariaDBServer,
-    db_user: DatabaseUser,
-    monkeypatch: pytest.MonkeyPatch,
+    deployment: Deployment,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given the environment's stack: its secrets as CloudFormation creates them (the
     # external API secret filled in after deployment) and the database user holding the
     # generated password
-    stack = given_a_healthy_stack(env, secretsmanager, mariadb, db_user)
+    stack = deployment.healthy_stack(env)
 
     # When the scheduled event invokes the function configured as the template says
-    summary = run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path)
+    summary = deployment.run(stack)
 
     # Then every secret is read, well-formed, and the database still logs in
     assert summary["environment"] == env
@@ -223,16 +237,12 @@ def test_the_canary_runs_healthy_on_its_template_environment(
 def test_every_alarm_and_dashboard_query_finds_the_metric_the_run_printed(
     *,
     env: str,
-    canary: ModuleType,
-    secretsmanager: SecretsManagerClient,
-    mariadb: MariaDBServer,
-    db_user: DatabaseUser,
-    monkeypatch: pytest.MonkeyPatch,
+    deployment: Deployment,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given a healthy run of the canary as the environment's stack configures it
-    stack = given_a_healthy_stack(env, secretsmanager, mariadb, db_user)
-    run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path)
+    stack = deployment.healthy_stack(env)
+    deployment.run(stack)
     emitted = emitted_metrics(capsys.readouterr().out)
 
     # When every canary metric the alarms and the dashboard query is looked up in it
@@ -255,19 +265,12 @@ def test_every_alarm_and_dashboard_query_finds_the_metric_the_run_printed(
 
 def test_the_external_api_secret_as_first_deployed_is_reported_until_filled_in(
     *,
-    canary: ModuleType,
-    secretsmanager: SecretsManagerClient,
-    mariadb: MariaDBServer,
-    db_user: DatabaseUser,
-    monkeypatch: pytest.MonkeyPatch,
+    deployment: Deployment,
 ) -> None:
     # Given the external API secret exactly as the stack creates it (empty fields)
-    stack = stack_for("dev", mariadb, db_user)
-    values = create_template_secrets(
-        stack, secretsmanager, password=db_user.password, external_apis=None
-    )
+    stack, values = deployment.stack("dev", external_apis=None)
 
-    summary = run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path)
+    summary = deployment.run(stack)
 
     # Then that secret alone fails, as a format error naming a field and no value
     failed = [entry for entry in summary["secrets"] if not entry["ok"]]
@@ -275,7 +278,7 @@ def test_the_external_api_secret_as_first_deployed_is_reported_until_filled_in(
         (stack.props("ExternalApisSecret")["Name"], "SecretFormatError")
     ]
     assert "bedrock" in failed[0]["error_message"] or "ses" in failed[0]["error_message"]
-    assert db_user.password not in json.dumps(summary)
+    assert deployment.user.password not in json.dumps(summary)
     assert all(value not in json.dumps(summary) for value in values.values())
 
 
@@ -295,15 +298,11 @@ def role_actions(stack: Deployed, role: str, service: str) -> set[str]:
 
 def test_the_canary_role_allows_exactly_the_calls_a_run_makes(
     *,
-    canary: ModuleType,
-    secretsmanager: SecretsManagerClient,
+    deployment: Deployment,
     boto3_session: boto3.Session,
-    mariadb: MariaDBServer,
-    db_user: DatabaseUser,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given every AWS call of the canary's clients is recorded
-    stack = given_a_healthy_stack("prod", secretsmanager, mariadb, db_user)
+    stack = deployment.healthy_stack("prod")
     calls: set[str] = set()
 
     def record(model: Any, **_: Any) -> None:
@@ -312,7 +311,7 @@ def test_the_canary_role_allows_exactly_the_calls_a_run_makes(
     boto3_session.events.register("before-call", record)
 
     # When the canary runs as the template configures it
-    summary = run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path)
+    summary = deployment.run(stack)
 
     # Then its role allows each call it made, and nothing it never makes (KMS is used only
     # by Secrets Manager on its behalf, so the role's one KMS action is Decrypt)
@@ -326,18 +325,14 @@ def test_a_never_rotated_database_password_is_overdue_only_where_rotation_is_sch
     *,
     env: str,
     overdue: float,
-    canary: ModuleType,
-    secretsmanager: SecretsManagerClient,
-    mariadb: MariaDBServer,
-    db_user: DatabaseUser,
-    monkeypatch: pytest.MonkeyPatch,
+    deployment: Deployment,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given the stack's secrets, never rotated, looked at 40 days after their creation
-    stack = given_a_healthy_stack(env, secretsmanager, mariadb, db_user)
+    stack = deployment.healthy_stack(env)
     later = datetime.now(UTC) + timedelta(days=40)
 
-    summary = run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path, now=later)
+    summary = deployment.run(stack, now=later)
 
     # Then dev (no rotation schedule) reports the age but no overdue rotation
     database = stack.props("DatabaseSecret")["Name"]
@@ -353,21 +348,14 @@ def test_a_never_rotated_database_password_is_overdue_only_where_rotation_is_sch
 
 def test_no_secret_value_appears_in_any_output_of_a_template_configured_run(
     *,
-    canary: ModuleType,
-    secretsmanager: SecretsManagerClient,
-    mariadb: MariaDBServer,
-    db_user: DatabaseUser,
-    monkeypatch: pytest.MonkeyPatch,
+    deployment: Deployment,
     capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Given the prod stack's secrets, every generated or filled-in value known
-    stack = stack_for("prod", mariadb, db_user)
-    stored = create_template_secrets(
-        stack, secretsmanager, password=db_user.password, external_apis=FILLED_EXTERNAL_APIS
-    )
+    stack, stored = deployment.stack("prod", external_apis=FILLED_EXTERNAL_APIS)
     jwt = json.loads(stored[stack.props("JwtSecret")["Name"]])
-    values = [db_user.password, jwt["signingKey"]] + [
+    values = [deployment.user.password, jwt["signingKey"]] + [
         value for fields in FILLED_EXTERNAL_APIS.values() for value in fields.values()
     ]
     # (the most verbose logging a deployment could turn on: AWS_LAMBDA_LOG_LEVEL=DEBUG, in a
@@ -375,10 +363,10 @@ def test_no_secret_value_appears_in_any_output_of_a_template_configured_run(
     caplog.set_level(logging.DEBUG)
     for name in ("botocore", "boto3", "urllib3"):
         library_logger = logging.getLogger(name)
-        monkeypatch.setattr(library_logger, "level", logging.NOTSET)
+        deployment.monkeypatch.setattr(library_logger, "level", logging.NOTSET)
 
     # When the canary runs as the template configures it
-    summary = run_as_deployed(canary, stack, monkeypatch, ca_bundle=mariadb.ca_path)
+    summary = deployment.run(stack)
 
     # Then no value is in stdout (logs and EMF), stderr, any log record or the summary
     captured = capsys.readouterr()
