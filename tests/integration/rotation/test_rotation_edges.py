@@ -12,7 +12,7 @@ from tests.integration.rotation.conftest import grants_of, logs_in, require_of, 
 from tests.integration.rotation.test_rotation_recovery import InjectedCrash, crash_after_call
 
 from harness.rotation import ROTATION_STEPS, rotate, staging_labels
-from rotation_errors import RotationStateError, RotationTestFailedError
+from rotation_errors import RotationDatabaseError, RotationStateError, RotationTestFailedError
 from secret_service import SecretService
 from secret_service.errors import SecretFormatError, SecretNotFoundError
 
@@ -291,3 +291,41 @@ def test_a_rollback_restores_a_non_ascii_current_password(rig: Rig) -> None:
     # Then the database accepts the non-ASCII AWSCURRENT password again
     assert rig.logs_in(secret.username, NON_ASCII_PASSWORD)
     assert token not in staging_labels(rig.sm, secret.arn)
+
+
+def test_a_master_without_create_user_fails_set_secret_with_a_hint_and_no_driver_text(
+    rig: Rig,
+) -> None:
+    # Given masterarn names a user that may read the grant tables but not create users
+    weak, weak_password = f"weak_{uuid.uuid4().hex[:8]}", "weak-Master-Passw0rd"
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s REQUIRE SSL", (weak, weak_password))
+        cur.execute("GRANT SELECT ON mysql.* TO %s@'%%'", (weak,))
+    try:
+        master = {"host": rig.mariadb.host, "port": rig.mariadb.port, "username": weak,
+                  "password": weak_password, "ssl": True}  # fmt: skip
+        master_arn = rig.sm.create_secret(Name="app-test-weak-master",
+                                          SecretString=json.dumps(master))["ARN"]  # fmt: skip
+        secret = rig.make_db_secret(
+            extra={"masterarn": master_arn, "rotationStrategy": "alternating-users"}
+        )
+        token, event = start(rig.sm, secret.arn)
+        rig.invoke(event("createSecret"))
+        pending_password = rig.doc(secret.arn, "AWSPENDING")["password"]
+
+        # When setSecret runs
+        with pytest.raises(RotationDatabaseError) as caught:
+            rig.invoke(event("setSecret"))
+
+        # Then the error says what to check, carries no statement or password, and
+        # nothing changed
+        assert "CREATE USER" in str(caught.value)
+        assert caught.value.code == 1227
+        assert caught.value.__cause__ is None
+        assert pending_password not in str(caught.value)
+        assert not _clone_exists(rig.mariadb, secret.username)
+        assert staging_labels(rig.sm, secret.arn)[token] == ["AWSPENDING"]
+        assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+    finally:
+        with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("DROP USER IF EXISTS %s@'%%'", (weak,))
