@@ -164,6 +164,13 @@ def logs_in(mariadb: MariaDBServer, username: str, password: str) -> bool:
     return True
 
 
+def revoke_database(mariadb: MariaDBServer, secret: SecretUnderTest) -> None:
+    """Take the user's privileges on its database away: its testSecret will then fail."""
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute(f"REVOKE ALL PRIVILEGES ON `{secret.database}`.* FROM %s@'%%'",
+                    (secret.username,))  # fmt: skip
+
+
 def grants_of(mariadb: MariaDBServer, username: str) -> list[str]:
     """SHOW GRANTS for ``username``@'%' with the grantee and credentials neutralised."""
     with mariadb.admin_connection() as conn, conn.cursor() as cur:

@@ -8,7 +8,13 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from tests.integration.rotation.conftest import grants_of, logs_in, require_of, start
+from tests.integration.rotation.conftest import (
+    grants_of,
+    logs_in,
+    require_of,
+    revoke_database,
+    start,
+)
 from tests.integration.rotation.test_rotation_recovery import InjectedCrash, crash_after_call
 
 from harness.rotation import ROTATION_STEPS, rotate, staging_labels
@@ -281,9 +287,7 @@ def test_a_rollback_restores_a_non_ascii_current_password(rig: Rig) -> None:
     token, event = start(rig.sm, secret.arn)
     rig.invoke(event("createSecret"))
     rig.invoke(event("setSecret"))
-    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
-        cur.execute(f"REVOKE ALL PRIVILEGES ON `{secret.database}`.* FROM %s@'%%'",
-                    (secret.username,))  # fmt: skip
+    revoke_database(rig.mariadb, secret)
 
     with pytest.raises(RotationTestFailedError):
         rig.invoke(event("testSecret"))

@@ -13,7 +13,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from tests.integration.rotation.conftest import logs_in, secret_doc, stage_logs_in, start
+from tests.integration.rotation.conftest import (
+    logs_in,
+    revoke_database,
+    secret_doc,
+    stage_logs_in,
+    start,
+)
 
 from harness.mariadb import free_port
 from harness.rotation import ROTATION_STEPS, rotate, staging_labels
@@ -79,6 +85,12 @@ class CrashAfterPasswordChange:
     def sync_clone(self, admin: DatabaseCredentials, **kwargs: Any) -> None:
         self._inner.sync_clone(admin, **kwargs)
         self._after()
+
+
+def crash_after_sql(app: ModuleType) -> None:
+    """The function's next password change or clone sync 'dies' once it committed."""
+    rt = app.runtime()
+    app.install_runtime(dataclasses.replace(rt, db=CrashAfterPasswordChange(rt.db)))
 
 
 # Every Secrets Manager call of a single-user rotation, by step (nth call of that name).
@@ -149,8 +161,7 @@ def test_a_crash_right_after_the_password_change_recovers_on_retry(
     mariadb: MariaDBServer,
 ) -> None:
     # Given the function dies right after ALTER/SET PASSWORD committed
-    rt = rotation_app.runtime()
-    rotation_app.install_runtime(dataclasses.replace(rt, db=CrashAfterPasswordChange(rt.db)))
+    crash_after_sql(rotation_app)
     token, event = start(secretsmanager, db_secret.arn)
     invoke(event("createSecret"))
     with pytest.raises(InjectedCrash):
@@ -176,8 +187,7 @@ def test_alternating_users_a_crash_after_the_clone_sync_keeps_awscurrent_working
     secretsmanager = rig.sm
     mariadb = rig.mariadb
     secret = rig.alternating_secret()
-    rt = rotation_app.runtime()
-    rotation_app.install_runtime(dataclasses.replace(rt, db=CrashAfterPasswordChange(rt.db)))
+    crash_after_sql(rotation_app)
     token, event = start(secretsmanager, secret.arn)
     invoke(event("createSecret"))
     with pytest.raises(InjectedCrash):
@@ -297,9 +307,7 @@ def test_test_secret_failing_rolls_the_password_and_the_label_back(
     invoke(event("createSecret"))
     invoke(event("setSecret"))
     pending = secret_doc(secretsmanager, db_secret.arn, "AWSPENDING")
-    with mariadb.admin_connection() as conn, conn.cursor() as cur:
-        cur.execute(f"REVOKE ALL PRIVILEGES ON `{db_secret.database}`.* FROM %s@'%%'",
-                    (db_secret.username,))  # fmt: skip
+    revoke_database(mariadb, db_secret)
     capsys.readouterr()
 
     # When testSecret runs
@@ -531,12 +539,9 @@ def test_a_crash_inside_the_rollback_after_the_password_is_restored_recovers_on_
     token, event = start(rig.sm, db_secret.arn)
     rig.invoke(event("createSecret"))
     rig.invoke(event("setSecret"))
-    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
-        cur.execute(f"REVOKE ALL PRIVILEGES ON `{db_secret.database}`.* FROM %s@'%%'",
-                    (db_secret.username,))  # fmt: skip
+    revoke_database(rig.mariadb, db_secret)
     # ... and the function dies right after the rollback restored the password
-    rt = rig.app.runtime()
-    rig.app.install_runtime(dataclasses.replace(rt, db=CrashAfterPasswordChange(rt.db)))
+    crash_after_sql(rig.app)
     with pytest.raises(InjectedCrash):
         rig.invoke(event("testSecret"))
     assert rig.stage_logs_in(db_secret.arn, "AWSCURRENT")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
+from tests.integration.rotation.conftest import revoke_database
 
 import rotation_metrics
 from harness.lambda_runtime import FakeLambdaContext
@@ -186,9 +187,7 @@ def test_no_secret_value_appears_in_any_log_line_or_error(
     token = begin_rotation(rig.sm, rolled.arn)
     for step in ("createSecret", "setSecret"):
         rig.invoke(rotation_event(rolled.arn, token, step))
-    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
-        cur.execute(f"REVOKE ALL PRIVILEGES ON `{rolled.database}`.* FROM %s@'%%'",
-                    (rolled.username,))  # fmt: skip
+    revoke_database(rig.mariadb, rolled)
     with pytest.raises(RotationTestFailedError) as caught:
         rig.invoke(rotation_event(rolled.arn, token, "testSecret"))
     errors.append(str(caught.value))
@@ -316,9 +315,7 @@ def test_every_log_line_is_a_fixed_event_with_context_keys_and_no_raw_event(
     rolled = begin_rotation(rig.sm, single.arn)
     invoke(rotation_event(single.arn, rolled, "createSecret"))
     invoke(rotation_event(single.arn, rolled, "setSecret"))
-    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
-        cur.execute(f"REVOKE ALL PRIVILEGES ON `{single.database}`.* FROM %s@'%%'",
-                    (single.username,))  # fmt: skip
+    revoke_database(rig.mariadb, single)
     with pytest.raises(RotationTestFailedError):
         invoke(rotation_event(single.arn, rolled, "testSecret"))
 
