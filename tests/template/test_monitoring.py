@@ -417,3 +417,41 @@ def test_each_environment_gets_its_own_mapping_value(
     for env, deployed in deployed_by_env.items():
         if deployed.has(alarm):
             assert deployed.props(alarm)[key] == mapping[env][mapping_key], (env, alarm)
+
+
+# How each canary metric may be aggregated by an alarm, given the values the code emits:
+# 0/1 flags per run are summed (any failure counts) or maxed, a latency is a percentile,
+# and "did the canary report at all" counts samples whatever their value.
+ALARM_STATISTICS = {
+    canary_metrics.RetrievalFailure: {"Sum", "SampleCount"},
+    canary_metrics.RetrievalSuccess: {"SampleCount"},
+    canary_metrics.DatabaseLoginFailure: {"Sum"},
+    canary_metrics.RotationOverdue: {"Maximum"},
+    canary_metrics.RetrievalLatency: {"p99"},
+    rotation_metrics.RotationFailed: {"Sum"},
+    rotation_metrics.RotationRolledBack: {"Sum"},
+}
+
+
+def test_every_alarm_aggregates_its_metric_in_a_way_that_fits_the_emitted_values(
+    deployed: Deployed,
+) -> None:
+    used = []
+    for name, alarm in deployed.of_type("AWS::CloudWatch::Alarm").items():
+        if "MetricName" in alarm:
+            stats = [(alarm["MetricName"], alarm.get("Statistic") or alarm["ExtendedStatistic"])]
+        else:
+            stats = [
+                (q["MetricStat"]["Metric"]["MetricName"], q["MetricStat"]["Stat"])
+                for q in alarm["Metrics"]
+                if "MetricStat" in q
+            ]
+        for metric, stat in stats:
+            if metric in CODE_METRICS:
+                used.append((name, metric, stat))
+                assert stat in ALARM_STATISTICS[metric], (name, metric, stat)
+
+    expected = set(ALARM_STATISTICS)
+    if not deployed.condition("RotationEnabled"):
+        expected.discard(canary_metrics.RotationOverdue)  # no overdue alarm without rotation
+    assert {metric for _, metric, _ in used} == expected
