@@ -240,7 +240,9 @@ class MariaDBServer:
         ]
         if os.geteuid() == 0:
             command.append("--user=root")
-        result = subprocess.run(command, capture_output=True, check=False, timeout=120)
+        result = subprocess.run(
+            command, capture_output=True, check=False, timeout=120, env=self._private_tmp_env()
+        )
         if result.returncode != 0:
             raise MariaDBStartError(
                 "mariadb-install-db failed: " + result.stderr.decode(errors="replace")[-2000:]
@@ -258,6 +260,7 @@ class MariaDBServer:
             f"--pid-file={self._workdir / 'mariadbd.pid'}",
             f"--log-error={self._workdir / 'error.log'}",
             f"--port={self.port}",
+            f"--tmpdir={self._tmpdir()}",
             "--bind-address=127.0.0.1",
             "--skip-name-resolve",
             "--skip-log-bin",
@@ -272,7 +275,10 @@ class MariaDBServer:
         if os.geteuid() == 0:
             command.append("--user=root")
         self._process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=self._private_tmp_env(),
         )
         deadline = time.monotonic() + self._startup_timeout_s
         while time.monotonic() < deadline:
@@ -283,6 +289,16 @@ class MariaDBServer:
                 return True
             time.sleep(0.05)
         raise MariaDBStartError("server did not answer in time: " + self._error_log_tail())
+
+    def _tmpdir(self) -> Path:
+        """A temp folder of this server's own: concurrent servers never share /tmp files."""
+        assert self._workdir is not None
+        folder = self._workdir / "tmp"
+        folder.mkdir(exist_ok=True)
+        return folder
+
+    def _private_tmp_env(self) -> dict[str, str]:
+        return {**os.environ, "TMPDIR": str(self._tmpdir())}
 
     def _accepts_connections(self) -> bool:
         # A raw probe: PyMySQL leaks the socket of a failed unix-socket connect.
