@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pytest
@@ -26,26 +27,6 @@ pytestmark = pytest.mark.mariadb
 NEW_PASSWORD = "rotated-Passw0rd!layer-2"
 
 
-def secret_for(mariadb: MariaDBServer, user: DatabaseUser, password: str) -> str:
-    remember(password)
-    return json.dumps(
-        {
-            "engine": "mariadb",
-            "host": mariadb.host,
-            "port": mariadb.port,
-            "username": user.username,
-            "password": password,
-            "dbname": user.database,
-            "ssl": True,
-        }
-    )
-
-
-def set_password(mariadb: MariaDBServer, user: DatabaseUser, password: str) -> None:
-    with mariadb.admin_connection() as conn, conn.cursor() as cur:
-        cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (user.username, password))
-
-
 def current_user(service: SecretService, secret_id: str) -> str:
     with service.database_connection(secret_id) as conn, conn.cursor() as cur:
         cur.execute("SELECT CURRENT_USER()")
@@ -54,33 +35,78 @@ def current_user(service: SecretService, secret_id: str) -> str:
     return str(row[0])
 
 
-def open_rotation_window(
-    secretsmanager: SecretsManagerClient,
-    mariadb: MariaDBServer,
-    user: DatabaseUser,
-    secret_id: str,
-) -> str:
-    """setSecret done, finishSecret not yet: AWSPENDING's password is the database's.
+@dataclass
+class World:
+    """The app's database secret in moto and the MariaDB it logs in to; rotation moves."""
 
-    Returns the AWSPENDING version id.
-    """
-    version_id = secretsmanager.put_secret_value(
-        SecretId=secret_id,
-        SecretString=secret_for(mariadb, user, NEW_PASSWORD),
-        VersionStages=["AWSPENDING"],
-    )["VersionId"]
-    set_password(mariadb, user, NEW_PASSWORD)
-    return version_id
+    sm: SecretsManagerClient
+    mariadb: MariaDBServer
+    user: DatabaseUser
+    secret_id: str = "app/db"
+
+    def secret_for(self, user: DatabaseUser, password: str) -> str:
+        remember(password)
+        return json.dumps(
+            {
+                "engine": "mariadb",
+                "host": self.mariadb.host,
+                "port": self.mariadb.port,
+                "username": user.username,
+                "password": password,
+                "dbname": user.database,
+                "ssl": True,
+            }
+        )
+
+    def set_password(self, user: DatabaseUser, password: str) -> None:
+        with self.mariadb.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (user.username, password))
+
+    def move_current(self, user: DatabaseUser, password: str) -> None:
+        """finishSecret: a new AWSCURRENT version holds this login."""
+        self.sm.put_secret_value(
+            SecretId=self.secret_id, SecretString=self.secret_for(user, password)
+        )
+
+    def open_rotation_window(self) -> str:
+        """setSecret done, finishSecret not yet: AWSPENDING's password is the database's.
+
+        Returns the AWSPENDING version id.
+        """
+        version_id = self.sm.put_secret_value(
+            SecretId=self.secret_id,
+            SecretString=self.secret_for(self.user, NEW_PASSWORD),
+            VersionStages=["AWSPENDING"],
+        )["VersionId"]
+        self.set_password(self.user, NEW_PASSWORD)
+        return version_id
+
+    def logs_in_as(self, service: SecretService, user: DatabaseUser) -> bool:
+        return current_user(service, self.secret_id).startswith(user.username + "@")
 
 
 @pytest.fixture
-def db_secret(
+def world(
     secretsmanager: SecretsManagerClient, mariadb: MariaDBServer, db_user: DatabaseUser
-) -> str:
+) -> World:
+    created = World(secretsmanager, mariadb, db_user)
     secretsmanager.create_secret(
-        Name="app/db", SecretString=secret_for(mariadb, db_user, db_user.password)
+        Name=created.secret_id, SecretString=created.secret_for(db_user, db_user.password)
     )
-    return "app/db"
+    return created
+
+
+@pytest.fixture
+def db_secret(world: World) -> str:
+    return world.secret_id
+
+
+@pytest.fixture
+def service(world: World) -> SecretService:
+    """The app's service, warm: one connection made, the credentials cached."""
+    warm = SecretService(world.sm, ca_bundle_path=world.mariadb.ca_path)
+    assert world.logs_in_as(warm, world.user)
+    return warm
 
 
 def test_a_connection_uses_the_cached_credentials_over_verified_tls(
@@ -102,65 +128,48 @@ def test_a_connection_uses_the_cached_credentials_over_verified_tls(
 
 
 def test_a_password_rotated_underneath_the_cache_does_not_lock_the_app_out(
-    secretsmanager: SecretsManagerClient,
-    mariadb: MariaDBServer,
-    db_user: DatabaseUser,
-    db_secret: str,
-    layer_logs: LineCapture,
+    world: World, service: SecretService, layer_logs: LineCapture
 ) -> None:
-    # Given credentials cached by a first connection
-    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
-    current_user(service, db_secret)
-
+    # Given credentials cached by a first connection (service)
     # When the password changes in the database and in the secret (AWSCURRENT moves)
-    set_password(mariadb, db_user, NEW_PASSWORD)
-    secretsmanager.put_secret_value(
-        SecretId=db_secret, SecretString=secret_for(mariadb, db_user, NEW_PASSWORD)
-    )
+    world.set_password(world.user, NEW_PASSWORD)
+    world.move_current(world.user, NEW_PASSWORD)
 
     # Then the next connection is refused once, refetches AWSCURRENT, and succeeds
-    assert current_user(service, db_secret).startswith(db_user.username + "@")
+    assert world.logs_in_as(service, world.user)
     assert service.stats().api_calls == 2
-    assert service.get_database_credentials(db_secret).password == NEW_PASSWORD
+    assert service.get_database_credentials(world.secret_id).password == NEW_PASSWORD
     refused = [line for line in layer_logs.lines if "database login refused" in line]
     assert len(refused) == 1
     assert "'version_stage': 'AWSCURRENT'" in refused[0]
 
 
 def test_inside_a_single_user_rotation_window_awspending_logs_in(
-    secretsmanager: SecretsManagerClient,
-    mariadb: MariaDBServer,
-    db_user: DatabaseUser,
-    db_secret: str,
+    world: World, service: SecretService
 ) -> None:
     # Given a rotation between setSecret and finishSecret: the database has the
     # AWSPENDING password while AWSCURRENT still holds the old one
-    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
-    current_user(service, db_secret)
-    open_rotation_window(secretsmanager, mariadb, db_user, db_secret)
+    world.open_rotation_window()
 
     # When the app connects, Then it logs in with the pending password
-    assert current_user(service, db_secret).startswith(db_user.username + "@")
+    assert world.logs_in_as(service, world.user)
 
 
 def test_a_password_wrong_everywhere_raises_the_auth_error_after_one_refetch(
-    secretsmanager: SecretsManagerClient,
-    mariadb: MariaDBServer,
-    db_user: DatabaseUser,
-    db_secret: str,
+    world: World,
 ) -> None:
     # Given the database password changed but the secret never updated
-    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
-    set_password(mariadb, db_user, NEW_PASSWORD)
+    service = SecretService(world.sm, ca_bundle_path=world.mariadb.ca_path)
+    world.set_password(world.user, NEW_PASSWORD)
 
     # When the app connects
     with pytest.raises(DatabaseAuthError) as caught:
-        current_user(service, db_secret)
+        current_user(service, world.secret_id)
 
     # Then it is an auth error naming the user, after one refetch (+ one AWSPENDING look)
-    assert caught.value.username == db_user.username
+    assert caught.value.username == world.user.username
     assert caught.value.code == "1045"
-    assert db_user.password not in str(caught.value)
+    assert world.user.password not in str(caught.value)
     assert service.stats().api_calls == 3
 
 
@@ -226,129 +235,89 @@ def clone_user(mariadb: MariaDBServer, db_user: DatabaseUser) -> Iterator[Databa
 
 
 def test_after_two_alternating_rotations_the_app_logs_in_as_the_current_user(
-    secretsmanager: SecretsManagerClient,
-    mariadb: MariaDBServer,
-    db_user: DatabaseUser,
-    clone_user: DatabaseUser,
-    db_secret: str,
+    world: World, service: SecretService, clone_user: DatabaseUser
 ) -> None:
     # Given the app's cached login is the user (AWSCURRENT two rotations ago)
-    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
-    current_user(service, db_secret)
-
     # When rotation 1 moves AWSCURRENT to the clone, and rotation 2 changes the
     # user's password and moves AWSCURRENT back to it, all unseen by the cache
-    secretsmanager.put_secret_value(
-        SecretId=db_secret, SecretString=secret_for(mariadb, clone_user, clone_user.password)
-    )
-    set_password(mariadb, db_user, NEW_PASSWORD)
-    secretsmanager.put_secret_value(
-        SecretId=db_secret, SecretString=secret_for(mariadb, db_user, NEW_PASSWORD)
-    )
+    world.move_current(clone_user, clone_user.password)
+    world.set_password(world.user, NEW_PASSWORD)
+    world.move_current(world.user, NEW_PASSWORD)
 
     # Then the next connection is refused once and logs in with AWSCURRENT's new password
-    assert current_user(service, db_secret).startswith(db_user.username + "@")
+    assert world.logs_in_as(service, world.user)
     assert service.stats().api_calls == 2
 
 
 def test_inside_an_alternating_rotation_window_the_app_moves_to_the_other_user(
-    secretsmanager: SecretsManagerClient,
-    mariadb: MariaDBServer,
-    db_user: DatabaseUser,
-    clone_user: DatabaseUser,
-    db_secret: str,
+    world: World, service: SecretService, clone_user: DatabaseUser
 ) -> None:
     # Given the app cached the user's login; AWSCURRENT has since moved to the clone
-    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
-    current_user(service, db_secret)
-    secretsmanager.put_secret_value(
-        SecretId=db_secret, SecretString=secret_for(mariadb, clone_user, clone_user.password)
-    )
+    world.move_current(clone_user, clone_user.password)
 
     # When the next rotation has changed the user's password (setSecret) but not yet
     # moved AWSCURRENT (finishSecret)
-    open_rotation_window(secretsmanager, mariadb, db_user, db_secret)
+    world.open_rotation_window()
 
     # Then the refused login is retried as AWSCURRENT's user, the clone
-    assert current_user(service, db_secret).startswith(clone_user.username + "@")
+    assert world.logs_in_as(service, clone_user)
 
 
 def test_later_connections_in_a_single_user_window_reuse_the_login_that_worked(
-    secretsmanager: SecretsManagerClient,
-    mariadb: MariaDBServer,
-    db_user: DatabaseUser,
-    db_secret: str,
-    layer_logs: LineCapture,
+    world: World, service: SecretService, layer_logs: LineCapture
 ) -> None:
     # Given a single-user rotation stuck between setSecret and finishSecret
-    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
-    current_user(service, db_secret)
-    open_rotation_window(secretsmanager, mariadb, db_user, db_secret)
-    current_user(service, db_secret)  # refused once, then AWSPENDING logs in
+    world.open_rotation_window()
+    assert world.logs_in_as(service, world.user)  # refused once, then AWSPENDING logs in
     calls_after_recovery = service.stats().api_calls
 
     # When the app opens five more connections inside the window
-    users = [current_user(service, db_secret) for _ in range(5)]
+    logins = [world.logs_in_as(service, world.user) for _ in range(5)]
 
     # Then each logs in at once: no refused login, no further API call
-    assert all(u.startswith(db_user.username + "@") for u in users)
+    assert logins == [True] * 5
     assert service.stats().api_calls == calls_after_recovery
     refused = [line for line in layer_logs.lines if "database login refused" in line]
     assert len(refused) == 1
 
 
 def test_when_finish_secret_lands_the_pending_login_keeps_working(
-    secretsmanager: SecretsManagerClient,
-    mariadb: MariaDBServer,
-    db_user: DatabaseUser,
-    db_secret: str,
+    world: World, service: SecretService
 ) -> None:
     # Given the app recovered through AWSPENDING inside a single-user window
-    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
-    current_user(service, db_secret)
-    pending_version = open_rotation_window(secretsmanager, mariadb, db_user, db_secret)
-    current_user(service, db_secret)
+    pending_version = world.open_rotation_window()
+    assert world.logs_in_as(service, world.user)
 
     # When finishSecret moves AWSCURRENT to the pending version and the cache refreshes
-    current_version = next(
-        v
-        for v, stages in secretsmanager.describe_secret(SecretId=db_secret)[
-            "VersionIdsToStages"
-        ].items()
-        if "AWSCURRENT" in stages
-    )
-    secretsmanager.update_secret_version_stage(
-        SecretId=db_secret,
+    stages = world.sm.describe_secret(SecretId=world.secret_id)["VersionIdsToStages"]
+    current_version = next(v for v, labels in stages.items() if "AWSCURRENT" in labels)
+    world.sm.update_secret_version_stage(
+        SecretId=world.secret_id,
         VersionStage="AWSCURRENT",
         MoveToVersionId=pending_version,
         RemoveFromVersionId=current_version,
     )
-    service.invalidate(db_secret)
+    service.invalidate(world.secret_id)
 
     # Then connections log in with AWSCURRENT, which is now the new password
-    assert current_user(service, db_secret).startswith(db_user.username + "@")
-    assert service.get_database_credentials(db_secret).password == NEW_PASSWORD
+    assert world.logs_in_as(service, world.user)
+    assert service.get_database_credentials(world.secret_id).password == NEW_PASSWORD
 
 
 def test_when_a_stuck_rotation_is_rolled_back_the_app_returns_to_awscurrent(
-    secretsmanager: SecretsManagerClient,
-    mariadb: MariaDBServer,
-    db_user: DatabaseUser,
-    db_secret: str,
+    world: World, service: SecretService
 ) -> None:
     # Given the app logging in with AWSPENDING inside a stuck single-user window
-    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
-    current_user(service, db_secret)
-    pending_version = open_rotation_window(secretsmanager, mariadb, db_user, db_secret)
-    current_user(service, db_secret)
+    pending_version = world.open_rotation_window()
+    assert world.logs_in_as(service, world.user)
 
     # When an operator rolls back: the database gets AWSCURRENT's password again and
     # the AWSPENDING label is removed
-    set_password(mariadb, db_user, db_user.password)
-    secretsmanager.update_secret_version_stage(
-        SecretId=db_secret, VersionStage="AWSPENDING", RemoveFromVersionId=pending_version
+    world.set_password(world.user, world.user.password)
+    world.sm.update_secret_version_stage(
+        SecretId=world.secret_id, VersionStage="AWSPENDING", RemoveFromVersionId=pending_version
     )
 
     # Then the refused pending login is dropped and AWSCURRENT logs in again
-    assert current_user(service, db_secret).startswith(db_user.username + "@")
-    assert current_user(service, db_secret).startswith(db_user.username + "@")
+    assert world.logs_in_as(service, world.user)
+    assert world.logs_in_as(service, world.user)
