@@ -1,0 +1,37 @@
+"""The MySQL adapter's pieces that need no server: the TLS context and its errors."""
+
+from __future__ import annotations
+
+import ssl
+from typing import TYPE_CHECKING
+
+import pytest
+
+from secret_service import DatabaseTlsError
+from secret_service.mysql import make_tls_context
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+def test_the_tls_context_verifies_the_chain_and_the_host_name() -> None:
+    context = make_tls_context(None)
+
+    assert context.verify_mode is ssl.CERT_REQUIRED
+    assert context.check_hostname is True
+    assert context.minimum_version is ssl.TLSVersion.TLSv1_2
+
+
+@pytest.mark.parametrize("content", [None, "not a certificate"], ids=["missing", "not-pem"])
+def test_an_unusable_ca_bundle_is_a_tls_error_naming_rds_ca_bundle(
+    tmp_path: Path, content: str | None
+) -> None:
+    path = tmp_path / "ca.pem"
+    if content is not None:
+        path.write_text(content)
+
+    with pytest.raises(DatabaseTlsError, match="RDS_CA_BUNDLE") as caught:
+        make_tls_context(str(path))
+
+    assert str(path) in str(caught.value)
+    assert caught.value.__cause__ is not None
