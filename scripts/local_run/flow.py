@@ -163,15 +163,13 @@ class Flow:
     def app(self) -> SecretService:
         """One warm application container: a SecretService with the default TTL."""
         if self._app is None:
-            import boto3  # type: ignore[import-untyped,unused-ignore]
-
             from secret_service.client import SecretService
 
             assert self.world.db is not None
-            self._app = SecretService(
-                boto3.client("secretsmanager", region_name=self.world.region),
-                ca_bundle_path=self.world.db.ca_path,
-            )
+            # No client passed: the layer's own default client (short timeouts, botocore
+            # retries off under the layer's), as in an application function; it reaches
+            # the moto server through AWS_ENDPOINT_URL.
+            self._app = SecretService(ca_bundle_path=self.world.db.ca_path)
         return self._app
 
     def app_login(self) -> AppLogin:
