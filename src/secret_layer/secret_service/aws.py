@@ -27,6 +27,7 @@ botocore retries then run inside each of the service's attempts.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,7 @@ __all__ = [
     "botocore_attempts",
     "create_default_client",
     "get_secret_value",
+    "keep_secret_values_out_of_debug_logs",
     "translate",
 ]
 
@@ -94,6 +96,23 @@ class FetchedSecret:
 
     def __repr__(self) -> str:
         return f"FetchedSecret(name={self.name!r}, version_id={self.version_id!r})"
+
+
+# botocore logs whole request params and response bodies - secret values - at DEBUG.
+_BODY_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.hooks")
+
+
+def keep_secret_values_out_of_debug_logs() -> None:
+    """Hold the botocore loggers that print bodies at INFO, whatever the app's level.
+
+    A function run with ``AWS_LAMBDA_LOG_LEVEL=DEBUG`` (or a root logger at DEBUG) would
+    otherwise write every secret it reads to CloudWatch Logs. Other botocore loggers
+    (retries, credentials, endpoints chosen) keep the application's level.
+    """
+    for name in _BODY_LOGGERS:
+        body_logger = logging.getLogger(name)
+        if body_logger.getEffectiveLevel() < logging.INFO:
+            body_logger.setLevel(logging.INFO)
 
 
 def create_default_client(

@@ -732,6 +732,7 @@ class SecretService:
                 if self._aws is None:
                     from secret_service import aws as adapter
 
+                    adapter.keep_secret_values_out_of_debug_logs()
                     self._aws = adapter
                 if self._client is None:
                     self._client = self._aws.create_default_client(

@@ -111,3 +111,24 @@ def test_the_log_check_would_catch_a_leak() -> None:
 @pytest.mark.parametrize("level", [logging.DEBUG])
 def test_layer_logs_are_captured_at_debug(level: int) -> None:
     assert logging.getLogger("secret_service").getEffectiveLevel() == level
+
+
+def test_an_application_logging_at_debug_gets_no_value_from_botocore(
+    sm: SecretsManagerClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a function whose logging is at DEBUG (AWS_LAMBDA_LOG_LEVEL=DEBUG), where
+    # botocore would print request params and response bodies
+    value = "debug-level-secret-value-77"
+    remember(value)
+    create_secret(sm, "debugged", value)
+    for name in ("botocore.endpoint", "botocore.parsers", "botocore.hooks"):
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    caplog.set_level(logging.DEBUG)
+
+    # When the service reads the secret
+    read = SecretService(sm).get_secret_string("debugged")
+
+    # Then botocore still logs at DEBUG, but no line holds the value
+    assert read == value
+    assert any(r.name.startswith("botocore") for r in caplog.records)
+    assert value not in caplog.text
