@@ -18,6 +18,8 @@ from scripts.local_run.flow import Flow, StepOutcome
 from scripts.local_run.world import LocalWorld
 from scripts.sam_template import TemplateError, samconfig_parameters
 
+from secret_service.errors import DatabaseError
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -95,5 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TemplateError as exc:
         print(f"error: template.yaml: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except DatabaseError as exc:  # your MySQL (--db-*) refused the admin login
+        where = f"{config.db_host}:{config.db_port}" if config.db_host else "the database"
+        print(
+            f"error: {where}: {type(exc).__name__}: {exc} "
+            "(check --db-host, --db-port, --db-admin-user, --db-ca and LOCAL_DB_ADMIN_PASSWORD)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
     finally:
         signal.signal(signal.SIGTERM, previous)

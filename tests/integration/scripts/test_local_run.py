@@ -268,3 +268,21 @@ def test_your_mysql_needs_the_password_in_the_environment(
     # Then
     assert status == 2
     assert ADMIN_PASSWORD_VARIABLE in capsys.readouterr().err
+
+
+def test_your_mysql_refusing_the_admin_login_is_one_line_naming_what_to_check(
+    mariadb: MariaDBServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given "your" MySQL and a wrong admin password in the environment
+    wrong_password = "not-the-admin-password-7Qx"
+    monkeypatch.setenv(ADMIN_PASSWORD_VARIABLE, wrong_password)
+    args = ["--db-host", mariadb.host, "--db-port", str(mariadb.port),
+            "--db-admin-user", mariadb.admin_user, "--db-ca", mariadb.ca_path]  # fmt: skip
+    # When
+    run = run_make_local(args)
+    # Then a typed, one-line error says where and what to check; no traceback, no password
+    assert run.status == 1
+    assert f"{mariadb.host}:{mariadb.port}: DatabaseAuthError" in run.err
+    assert ADMIN_PASSWORD_VARIABLE in run.err
+    assert "Traceback" not in run.err
+    assert_no_secret_in({wrong_password, mariadb.admin_password}, run.out, run.err, run.logs)
