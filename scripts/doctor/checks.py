@@ -91,7 +91,10 @@ def _aws_hint(error: AwsError, what: str) -> str:
     if isinstance(error, AccessDenied):
         return f"these credentials may not call {error.operation}: use a role that can read {what}"
     if error.code == "NoCredentials":
-        return "configure AWS credentials (AWS_PROFILE, SSO login) or set AWS_ENDPOINT_URL for moto"
+        return (
+            "configure AWS credentials (AWS_PROFILE, aws sso login); a moto server "
+            "(AWS_ENDPOINT_URL) takes any: AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+        )
     if error.code == "EndpointUnreachable":
         return "check the network / AWS_ENDPOINT_URL; the endpoint did not answer"
     return f"AWS answered {error.code}; see {TROUBLESHOOTING}"

@@ -130,6 +130,25 @@ def test_missing_credentials_stop_the_run_with_a_hint(healthy: Environment) -> N
     assert "credentials" in results[0].hint
 
 
+def test_missing_credentials_hint_says_what_a_moto_server_accepts(healthy: Environment) -> None:
+    # Given a session that finds no credentials (as with AWS_ENDPOINT_URL set and nothing else)
+    import botocore.credentials
+    import botocore.session
+    from scripts.doctor.aws_adapter import AwsAdapter
+
+    core = botocore.session.get_session()
+    core.register_component(
+        "credential_provider", botocore.credentials.CredentialResolver(providers=[])
+    )
+    adapter = AwsAdapter(
+        region=healthy.region, session=boto3.session.Session(botocore_session=core)
+    )
+    # When
+    (result,) = rows(healthy, adapter)
+    # Then the hint gives the dummy credentials a moto server takes, not only "set the URL"
+    assert "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing" in result.hint
+
+
 def test_a_missing_stack_fails_and_says_how_to_deploy(healthy: Environment) -> None:
     # Given
     healthy.client("cloudformation").delete_stack(StackName=healthy.expected.stack_name)
