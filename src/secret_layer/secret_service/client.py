@@ -11,6 +11,7 @@ import os
 import random as _random
 import threading
 import time
+from collections.abc import Iterable
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -34,7 +35,7 @@ from secret_service.models import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterator
     from types import ModuleType
 
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -324,6 +325,11 @@ class SecretService:
             raise SecretConfigError(
                 "secret_ids must be a list of secret names or ARNs, not one string; "
                 f"use [{secret_ids!r}] or get_secret_string()"
+            )
+        if not isinstance(secret_ids, Iterable):
+            raise SecretConfigError(
+                "secret_ids must be a list of secret names or ARNs "
+                f"(got {type(secret_ids).__name__})"
             )
         ids = list(dict.fromkeys(secret_ids))
         for secret_id in ids:

@@ -233,3 +233,17 @@ def test_a_single_string_instead_of_a_list_is_refused(
     # When it is read, Then the mistake is named instead of reading each character
     with pytest.raises(SecretConfigError, match="secret_ids must be"):
         getattr(secrets, call)("app/db")
+
+
+@pytest.mark.parametrize("call", ["get_many", "preload"])
+@pytest.mark.parametrize("not_a_list", [None, 42])
+def test_something_not_iterable_instead_of_a_list_is_refused(
+    stubbed: Stubbed, clock: FakeClock, call: str, not_a_list: object
+) -> None:
+    # Given None (or a number) passed where a list of ids is expected (no call is declared)
+    client, _ = stubbed
+    secrets = service(client, clock)
+
+    # When it is read, Then a typed error names what to pass, not a bare TypeError
+    with pytest.raises(SecretConfigError, match="secret_ids must be a list"):
+        getattr(secrets, call)(not_a_list)
