@@ -135,6 +135,12 @@ class SecretService:
                     f"{name} must be a callable (got {type(hook).__name__})"
                     + ("; pass None for no metrics" if name == "metrics" else "")
                 )
+        if client is not None and not callable(getattr(client, "get_secret_value", None)):
+            raise SecretConfigError(
+                "client must be a boto3 Secrets Manager client "
+                "(boto3.client('secretsmanager')), or None for the default one "
+                f"(got {type(client).__name__})"
+            )
         self._client = client
         self._ttl_s = float(ttl_s)
         self._max_entries = max_entries

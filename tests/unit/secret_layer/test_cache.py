@@ -305,3 +305,12 @@ def test_a_bad_service_option_is_a_config_error_naming_it(options: dict[str, obj
 
     with pytest.raises(SecretConfigError, match=name):
         SecretService(None, **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("client", ["secretsmanager", object()], ids=["a string", "an object"])
+def test_something_other_than_a_secrets_manager_client_is_refused_at_once(client: object) -> None:
+    # Given a value that is not a Secrets Manager client (e.g. the service name)
+    # When the service is made, Then the mistake is named then, not as an
+    # AttributeError from botocore's internals at the first read
+    with pytest.raises(SecretConfigError, match=r"client must be a boto3 Secrets Manager client"):
+        SecretService(client)  # type: ignore[arg-type]
