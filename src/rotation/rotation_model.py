@@ -61,6 +61,7 @@ class SecretMetadata:
     name: str
     rotation_enabled: bool
     versions: Mapping[str, frozenset[str]]
+    scheduled_for_deletion: bool = False  # DescribeSecret has a DeletedDate
 
     def version_with(self, stage: str) -> str | None:
         """The version id carrying ``stage``, or None."""

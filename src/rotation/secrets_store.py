@@ -88,6 +88,7 @@ class SecretsManagerStore:
             name=meta["Name"],
             rotation_enabled=bool(meta.get("RotationEnabled", False)),
             versions=versions,
+            scheduled_for_deletion=meta.get("DeletedDate") is not None,
         )
 
     def get_value(

@@ -654,6 +654,12 @@ def run_step(
     """Check the secret's state, then run ``request.step``. Raises on any failure."""
     metadata = store.describe(request.secret_id)
     name = metadata.name
+    if metadata.scheduled_for_deletion:
+        raise RotationStateError(
+            f"secret {name} is scheduled for deletion; restore it (RestoreSecret) to rotate "
+            "it, or cancel the rotation (CancelRotateSecret)",
+            secret_id=metadata.arn,
+        )
     if not metadata.rotation_enabled:
         raise RotationStateError(
             f"secret {name} does not have rotation enabled; enable it (RotateSecret with "

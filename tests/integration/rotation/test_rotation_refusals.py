@@ -101,6 +101,23 @@ def test_rotation_not_enabled_is_refused(rig: Rig, db_secret: SecretUnderTest) -
     assert staging_labels(rig.sm, db_secret.arn)[token] == ["AWSPENDING"]
 
 
+def test_a_secret_scheduled_for_deletion_is_refused_saying_how_to_restore_it(
+    rig: Rig, db_secret: SecretUnderTest
+) -> None:
+    # Given a rotation in progress on a secret someone then scheduled for deletion
+    token = begin_rotation(rig.sm, db_secret.arn)
+    rig.sm.delete_secret(SecretId=db_secret.arn, RecoveryWindowInDays=7)
+
+    # When the next step arrives
+    with pytest.raises(RotationStateError, match="scheduled for deletion") as caught:
+        rig.invoke(rotation_event(db_secret.arn, token, "createSecret"))
+
+    # Then the error says how to get out of it, and nothing changed
+    assert "RestoreSecret" in str(caught.value)
+    assert staging_labels(rig.sm, db_secret.arn)[token] == ["AWSPENDING"]
+    assert rig.logs_in(db_secret.username, db_secret.password)
+
+
 def test_a_token_that_is_not_a_version_of_the_secret_is_refused(
     rig: Rig, db_secret: SecretUnderTest
 ) -> None:
