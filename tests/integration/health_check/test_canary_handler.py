@@ -330,6 +330,26 @@ def test_an_invocation_without_a_payload_runs_the_same_checks(
     assert (started["source"], started["detail_type"]) == ("unknown", "NoneType")
 
 
+def test_a_run_by_hand_without_a_lambda_context_uses_its_own_time_budget(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a developer calling the handler in-process as `lambda_handler(event, None)`
+    secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)
+    canary_env(SECRET_IDS=JWT)
+
+    # When
+    summary = canary.lambda_handler(scheduled_event(), None)
+
+    # Then the checks run within the run's own budget (no AttributeError, no budget warning)
+    assert summary["ok"] is True
+    assert summary["deadline_exceeded"] is False
+    _, logs = stdout_documents(capsys.readouterr().out)
+    assert all(line["message"] != "canary time budget short" for line in logs)
+
+
 def test_a_failed_discovery_still_checks_the_configured_secrets_and_says_so(
     canary: ModuleType,
     canary_env: Callable[..., None],
