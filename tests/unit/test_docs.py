@@ -178,3 +178,20 @@ def test_the_doctors_hints_point_at_existing_sections() -> None:
     # Then
     missing = referenced - anchors(DOCS / "operations.md")
     assert missing == set(), f"docs/operations.md lacks sections {sorted(missing)}"
+
+
+def test_the_readmes_layer_defaults_are_the_codes() -> None:
+    # Given the README's configuration table: `VARIABLE` (default)
+    from secret_service.config import ENV_VARIABLES, ServiceConfig
+
+    shown = dict(re.findall(r"`(\w+)` \(([\d.]+)\)", (ROOT / "README.md").read_text()))
+    # When
+    layer = {name: value for name, value in shown.items() if name in ENV_VARIABLES}
+    # Then every default shown for a layer variable is ServiceConfig's
+    assert set(layer) >= {"SECRETS_CACHE_TTL_S", "SECRETS_RETRY_MAX_ATTEMPTS"}
+    wrong = {
+        name: (value, getattr(ServiceConfig(), ENV_VARIABLES[name][0]))
+        for name, value in layer.items()
+        if float(value) != float(getattr(ServiceConfig(), ENV_VARIABLES[name][0]))
+    }
+    assert wrong == {}, f"README.md shows (shown, code) defaults that differ: {wrong}"
