@@ -71,13 +71,28 @@ def parse_secret_json(secret_string: str, *, secret_id: str | None = None) -> di
             "store a JSON object",
             secret_id=secret_id,
         ) from None  # the decoder's message can quote the value: never chain it
+    except RecursionError:
+        raise SecretFormatError(
+            f"secret {secret_id or '?'} is JSON nested too deeply to read; store a JSON object",
+            secret_id=secret_id,
+        ) from None
     if not isinstance(document, dict):
         raise SecretFormatError(
             f"secret {secret_id or '?'} must be a JSON object, not a JSON "
-            f"{type(document).__name__}",
+            f"{_JSON_TYPE_NAMES.get(type(document), type(document).__name__)}",
             secret_id=secret_id,
         )
     return document
+
+
+_JSON_TYPE_NAMES: dict[type, str] = {
+    type(None): "null",
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+}
 
 
 def _require_str(doc: dict[str, Any], key: str, secret_id: str | None, kind: str) -> str:

@@ -82,6 +82,27 @@ def test_invalid_json_error_does_not_quote_the_value() -> None:
     assert caught.value.__cause__ is None  # the decoder's message may quote the document
 
 
+def test_json_nested_too_deep_is_a_format_error_not_a_recursion_error() -> None:
+    # Given a value that is valid JSON but nested deeper than the decoder can go
+    too_deep = "[" * 30_000 + "]" * 30_000
+
+    # When / Then
+    with pytest.raises(SecretFormatError, match="store a JSON object") as caught:
+        DatabaseCredentials.from_secret_string(too_deep)
+    assert caught.value.__cause__ is None
+
+
+@pytest.mark.parametrize(
+    ("value", "json_type"),
+    [("null", "null"), ("[]", "array"), ('"x"', "string"), ("3", "number"), ("true", "boolean")],
+)
+def test_a_json_value_that_is_not_an_object_is_named_by_its_json_type(
+    value: str, json_type: str
+) -> None:
+    with pytest.raises(SecretFormatError, match=f"not a JSON {json_type}$"):
+        DatabaseCredentials.from_secret_string(value)
+
+
 def test_unknown_keys_survive_a_round_trip() -> None:
     creds = DatabaseCredentials.from_secret_string(db_secret(proxy="rds-proxy-1"))
 
