@@ -23,6 +23,7 @@ from secret_service.errors import (
     DatabaseError,
     DatabaseTlsError,
     DatabaseUnreachableError,
+    SecretConfigError,
 )
 
 if TYPE_CHECKING:
@@ -37,6 +38,38 @@ logger = logging.getLogger(__name__)
 AUTH_ERROR_CODES = frozenset({1044, 1045, 1698, 1862, 1820})
 UNREACHABLE_ERROR_CODES = frozenset({2002, 2003, 2005, 2006, 2013, 2055})
 TLS_ERROR_CODES = frozenset({2026})
+
+
+# PyMySQL options a caller may not pass: the secret, this function's own timeouts and
+# its TLS set-up decide them. PyMySQL's ssl_* options would replace the verified
+# context (ssl_verify_cert=False) or drop TLS (ssl_disabled=True) without a word.
+_FROM_THE_SECRET = frozenset({"host", "port", "user", "password", "passwd", "database", "db"})
+_RENAMED = {
+    "connect_timeout": "connect_timeout_s",
+    "read_timeout": "read_timeout_s",
+    "write_timeout": "read_timeout_s",
+}
+_TLS_OPTIONS = frozenset(
+    {"ssl", "ssl_disabled", "ssl_ca", "ssl_cert", "ssl_key", "ssl_key_password",
+     "ssl_verify_cert", "ssl_verify_identity"}
+)  # fmt: skip
+
+
+def _check_options(options: dict[str, Any]) -> None:
+    for name in sorted(options):
+        if name in _FROM_THE_SECRET:
+            raise SecretConfigError(
+                f"connection option {name!r} comes from the secret; do not pass it"
+            )
+        if name in _RENAMED:
+            raise SecretConfigError(
+                f"connection option {name!r} is {_RENAMED[name]!r} here (seconds)"
+            )
+        if name in _TLS_OPTIONS:
+            raise SecretConfigError(
+                f"connection option {name!r} is not accepted: TLS is verified unless the "
+                'secret says "ssl": false; pass ca_bundle_path to choose the CA bundle'
+            )
 
 
 def make_tls_context(ca_bundle_path: str | None) -> ssl.SSLContext:
@@ -66,9 +99,14 @@ def connect(
 ) -> Connection[Any]:
     """Log in with ``credentials`` and return an open PyMySQL connection.
 
+    ``options`` go to PyMySQL, except what the secret, the timeouts above and the TLS
+    set-up decide (host, user, password, ``connect_timeout``, ``ssl*``...): those raise
+    :class:`SecretConfigError`.
+
     Raises :class:`DatabaseAuthError`, :class:`DatabaseUnreachableError`,
     :class:`DatabaseTlsError` or :class:`DatabaseError`; never a PyMySQL exception.
     """
+    _check_options(options)
     import pymysql  # optional dependency: only functions that connect need it
 
     where: dict[str, Any] = {

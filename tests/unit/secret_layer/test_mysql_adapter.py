@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from secret_service import DatabaseTlsError
-from secret_service.mysql import make_tls_context
+from secret_service import DatabaseCredentials, DatabaseTlsError, SecretConfigError
+from secret_service.mysql import connect, make_tls_context
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -35,3 +35,32 @@ def test_an_unusable_ca_bundle_is_a_tls_error_naming_rds_ca_bundle(
 
     assert str(path) in str(caught.value)
     assert caught.value.__cause__ is not None
+
+
+@pytest.mark.parametrize(
+    ("option", "says"),
+    [
+        ("password", "comes from the secret"),
+        ("host", "comes from the secret"),
+        ("connect_timeout", "'connect_timeout_s'"),
+        ("read_timeout", "'read_timeout_s'"),
+        ("ssl_disabled", "TLS is verified"),
+        ("ssl_verify_cert", "TLS is verified"),
+        ("ssl", "TLS is verified"),
+    ],
+)
+def test_an_option_the_secret_or_the_tls_setup_decides_is_refused_before_connecting(
+    option: str, says: str
+) -> None:
+    # Given credentials that want TLS, and an option that would override them
+    credentials = DatabaseCredentials(
+        host="db.example.internal", username="app", password="pw-Adapter-31x"
+    )
+    passed = "pw-Option-77q"
+
+    # When / Then: a typed error naming the option (sockets are blocked: nothing connects)
+    with pytest.raises(SecretConfigError, match=says) as caught:
+        connect(credentials, **{option: passed})
+    assert option in str(caught.value)
+    assert passed not in str(caught.value)
+    assert credentials.password not in str(caught.value)
