@@ -279,8 +279,25 @@ class SecretService:
         The secret holds ``{"<name>": {...}, ...}`` (or one flat ``{"provider", ...}``
         document); ``name`` picks the entry, and may be left out when there is one.
         """
-        apis = self._typed(ExternalApis, secret_id, version_stage, force_refresh)
-        return apis.select(name, secret_id=secret_id)
+        if name is None:
+            apis = self._typed(ExternalApis, secret_id, version_stage, force_refresh)
+            return apis.select(None, secret_id=secret_id)
+        if not isinstance(name, str) or not name:
+            raise SecretConfigError(
+                f"name must be an external API's entry name such as 'ses' (got {name!r})"
+            )
+        entry = self._entry(secret_id, version_stage, force_refresh)
+        # only the entry asked for is validated, once per version and name
+        by_name: dict[str, ExternalApiCredentials] = entry.views.setdefault(  # type: ignore[assignment]
+            ExternalApiCredentials, {}
+        )
+        creds = by_name.get(name)
+        if creds is None:
+            document = self._document(entry, secret_id)
+            creds = by_name[name] = ExternalApis.select_from_mapping(
+                document, name, secret_id=secret_id
+            )
+        return creds
 
     def get_external_apis(
         self, secret_id: str, *, version_stage: str = AWSCURRENT, force_refresh: bool = False
@@ -701,14 +718,19 @@ class SecretService:
     def _view(self, model: type[_Model], entry: Entry, secret_id: str) -> _Model:
         view = entry.views.get(model)
         if view is None:
-            parsed = entry.json
-            if parsed is None:
-                document = parse_secret_json(entry.value, secret_id=secret_id)
-                parsed = entry.json = (document, is_flat(document))
             # the models copy (read-only) whatever they keep: the document stays intact
-            view = model.from_mapping(parsed[0], secret_id=secret_id)
+            view = model.from_mapping(self._document(entry, secret_id), secret_id=secret_id)
             entry.views[model] = view
         return view  # type: ignore[return-value]
+
+    @staticmethod
+    def _document(entry: Entry, secret_id: str) -> dict[str, Any]:
+        """The entry's value parsed as a JSON object, once per cached version."""
+        parsed = entry.json
+        if parsed is None:
+            document = parse_secret_json(entry.value, secret_id=secret_id)
+            parsed = entry.json = (document, is_flat(document))
+        return parsed[0]
 
     def _credentials_after_refusal(
         self, secret_id: str, refused: DatabaseCredentials

@@ -429,26 +429,23 @@ class ExternalApis:
                 '{"<name>": {"provider": ..., "apiKey": ...}} entries (e.g. "bedrock", "ses")',
                 secret_id=secret_id,
             )
-        apis: dict[str, ExternalApiCredentials] = {}
-        for name, entry in doc.items():
-            if not isinstance(entry, dict):
-                raise SecretFormatError(
-                    f"external API secret {secret_id or '?'} entry '{name}' must be a JSON "
-                    f"object (found {type(entry).__name__})",
-                    secret_id=secret_id,
-                    field=name,
-                )
-            try:
-                apis[name] = ExternalApiCredentials.from_mapping(
-                    {"provider": name, **entry}, secret_id=secret_id
-                )
-            except SecretFormatError as exc:
-                raise SecretFormatError(
-                    f"{exc} (in entry '{name}')",
-                    secret_id=secret_id,
-                    field=f"{name}.{exc.field}" if exc.field else name,
-                ) from None
+        apis = {name: _api_entry(name, entry, secret_id) for name, entry in doc.items()}
         return cls(MappingProxyType(apis))
+
+    @classmethod
+    def select_from_mapping(
+        cls, doc: dict[str, Any], name: str, *, secret_id: str | None = None
+    ) -> ExternalApiCredentials:
+        """The entry ``name`` alone, validated; the other entries are not checked.
+
+        So an application that uses only SES reads it while another entry (say the
+        template's Bedrock placeholder) is still unfilled.
+        """
+        if "provider" in doc or not doc:
+            return cls.from_mapping(doc, secret_id=secret_id).select(name, secret_id=secret_id)
+        if name not in doc:
+            raise _no_entry(name, tuple(doc), secret_id)
+        return _api_entry(name, doc[name], secret_id)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -470,12 +467,35 @@ class ExternalApis:
         try:
             return self.apis[name]
         except KeyError:
-            raise SecretFormatError(
-                f"external API secret {secret_id or '?'} has no '{name}' entry "
-                f"(it has: {', '.join(self.apis)}); add it to the secret",
-                secret_id=secret_id,
-                field=name,
-            ) from None
+            raise _no_entry(name, tuple(self.apis), secret_id) from None
 
     def to_secret_dict(self) -> dict[str, Any]:
         return {name: api.to_secret_dict() for name, api in self.apis.items()}
+
+
+def _api_entry(name: str, entry: object, secret_id: str | None) -> ExternalApiCredentials:
+    """One ``{"<name>": {...}}`` entry of an external API secret, validated."""
+    if not isinstance(entry, dict):
+        raise SecretFormatError(
+            f"external API secret {secret_id or '?'} entry '{name}' must be a JSON "
+            f"object (found {type(entry).__name__})",
+            secret_id=secret_id,
+            field=name,
+        )
+    try:
+        return ExternalApiCredentials.from_mapping({"provider": name, **entry}, secret_id=secret_id)
+    except SecretFormatError as exc:
+        raise SecretFormatError(
+            f"{exc} (in entry '{name}')",
+            secret_id=secret_id,
+            field=f"{name}.{exc.field}" if exc.field else name,
+        ) from None
+
+
+def _no_entry(name: str, names: tuple[str, ...], secret_id: str | None) -> SecretFormatError:
+    return SecretFormatError(
+        f"external API secret {secret_id or '?'} has no '{name}' entry "
+        f"(it has: {', '.join(names)}); add it to the secret",
+        secret_id=secret_id,
+        field=name,
+    )

@@ -11,6 +11,7 @@ from tests.unit.secret_layer.support import create_secret, put_value
 from secret_service import (
     DatabaseCredentials,
     ExternalApiCredentials,
+    SecretConfigError,
     SecretFormatError,
     SecretService,
 )
@@ -316,3 +317,31 @@ def test_nested_values_of_an_external_api_entry_cannot_be_changed(
     assert secrets.get_external_apis("ext").to_secret_dict() == {
         "stripe": {"provider": "stripe", **document["stripe"]}
     }
+
+
+def test_one_api_is_read_while_another_entry_is_still_unfilled(sm: SecretsManagerClient) -> None:
+    # Given the template's shape where only SES was filled in (Bedrock's apiKey still "")
+    half_filled = {
+        "bedrock": {"provider": "bedrock", "apiKey": "", "region": "us-east-1"},
+        "ses": TEMPLATE_SHAPE["ses"],
+    }
+    create_secret(sm, "app/external-apis", json.dumps(half_filled))
+    secrets = SecretService(sm)
+
+    # When the application reads the API it uses
+    ses = secrets.get_external_api_credentials("app/external-apis", name="ses")
+
+    # Then it gets it; the unfilled entry fails only where it is asked for
+    assert ses.password == "ses-smtp-named-5"
+    with pytest.raises(SecretFormatError) as caught:
+        secrets.get_external_api_credentials("app/external-apis", name="bedrock")
+    assert caught.value.field == "bedrock.apiKey"
+    with pytest.raises(SecretFormatError):
+        secrets.get_external_apis("app/external-apis")  # validates every entry, as documented
+
+
+def test_a_name_that_is_not_a_string_is_a_config_error(sm: SecretsManagerClient) -> None:
+    create_secret(sm, "app/external-apis", json.dumps(TEMPLATE_SHAPE))
+
+    with pytest.raises(SecretConfigError, match="name must be"):
+        SecretService(sm).get_external_api_credentials("app/external-apis", name=3)  # type: ignore[arg-type]
