@@ -106,7 +106,7 @@ def _require_str(doc: dict[str, Any], key: str, secret_id: str | None, kind: str
     if not isinstance(value, str) or not value:
         raise SecretFormatError(
             f"{kind} secret {secret_id or '?'} field '{key}' must be a non-empty string "
-            f"(found {type(value).__name__})",
+            f"(found {'an empty string' if value == '' else type(value).__name__})",
             secret_id=secret_id,
             field=key,
         )

@@ -200,3 +200,10 @@ def test_external_apis_errors_name_the_entry(
         ExternalApis.from_secret_string(json.dumps(document), secret_id="ext")
 
     assert caught.value.field == field
+
+
+def test_an_empty_string_field_is_called_empty_not_a_wrong_type() -> None:
+    with pytest.raises(
+        SecretFormatError, match=r"'username' must be a non-empty string \(found an empty string\)"
+    ):
+        DatabaseCredentials.from_secret_string(db_secret(username=""))
