@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-__all__ = ["ADMIN_PASSWORD_VARIABLE", "STRATEGIES", "LocalConfig", "LocalConfigError"]
+__all__ = [
+    "ADMIN_PASSWORD_VARIABLE",
+    "APP_NAME_PATTERN",
+    "STRATEGIES",
+    "LocalConfig",
+    "LocalConfigError",
+]
 
 ADMIN_PASSWORD_VARIABLE = "LOCAL_DB_ADMIN_PASSWORD"  # noqa: S105 - a variable name
 STRATEGIES = ("single-user", "alternating-users")
 ENVIRONMENTS = ("dev", "stg", "prod")
+APP_NAME_PATTERN = "^[a-z][a-z0-9-]{1,30}$"  # template.yaml's AppName AllowedPattern
 
 
 class LocalConfigError(ValueError):
@@ -64,6 +72,15 @@ class LocalConfig:
         )
 
 
+def _app_name(text: str) -> str:
+    if not re.match(APP_NAME_PATTERN, text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an AppName template.yaml accepts ({APP_NAME_PATTERN}: "
+            "lower-case letters, digits and dashes, 2-31 characters)"
+        )
+    return text
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -90,7 +107,9 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument("--env", choices=ENVIRONMENTS, default="dev", help="names as this env")
-    parser.add_argument("--app", help="AppName (default: samconfig.toml / template.yaml)")
+    parser.add_argument(
+        "--app", type=_app_name, help="AppName (default: samconfig.toml / template.yaml)"
+    )
     parser.add_argument("--strategy", choices=STRATEGIES, default="single-user")
     parser.add_argument("--db-host", help="your MySQL host (default: a throwaway MariaDB)")
     parser.add_argument("--db-port", type=_port, default=3306)

@@ -6,7 +6,12 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
-from scripts.local_run.config import ADMIN_PASSWORD_VARIABLE, LocalConfig, LocalConfigError
+from scripts.local_run.config import (
+    ADMIN_PASSWORD_VARIABLE,
+    APP_NAME_PATTERN,
+    LocalConfig,
+    LocalConfigError,
+)
 from scripts.local_run.console import Console, format_table
 from scripts.local_run.flow import StepOutcome, _emf_metrics
 from scripts.local_run.world import _fill_placeholders, _secret_leaves
@@ -58,6 +63,23 @@ def test_a_bad_port_is_a_usage_error(port: str) -> None:
     with pytest.raises(SystemExit) as caught:
         LocalConfig.from_args(["--db-port", port], environ={})
     assert caught.value.code == 2
+
+
+@pytest.mark.parametrize("app", ["", "My App", "a/b", "x" * 40])
+def test_an_app_name_the_template_refuses_is_a_usage_error(
+    app: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When / Then: refused up front, naming the pattern, not a KMS alias traceback later
+    with pytest.raises(SystemExit) as caught:
+        LocalConfig.from_args(["--app", app], environ={})
+    assert caught.value.code == 2
+    assert APP_NAME_PATTERN in capsys.readouterr().err
+
+
+def test_the_app_name_pattern_is_the_templates() -> None:
+    from scripts.sam_template import load_template
+
+    assert load_template()["Parameters"]["AppName"]["AllowedPattern"] == APP_NAME_PATTERN
 
 
 def test_there_is_no_option_to_pass_a_password() -> None:
