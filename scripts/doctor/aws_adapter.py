@@ -122,13 +122,14 @@ class AwsAdapter:
         with _translated("secretsmanager:DescribeSecret"):
             return dict(self.client("secretsmanager").describe_secret(SecretId=secret_id))
 
-    def secret_string(self, secret_id: str) -> str:
-        """The AWSCURRENT value. The caller must never print it."""
+    def secret_string(self, secret_id: str) -> str | None:
+        """The AWSCURRENT value; None if it holds SecretBinary. Never print it."""
         with _translated("secretsmanager:GetSecretValue"):
             response = self.client("secretsmanager").get_secret_value(
                 SecretId=secret_id, VersionStage="AWSCURRENT"
             )
-        return str(response.get("SecretString") or "")
+        value = response.get("SecretString")
+        return None if value is None else str(value)
 
     def describe_key(self, key_id: str) -> dict[str, Any]:
         with _translated("kms:DescribeKey"):

@@ -276,6 +276,17 @@ def check_secret(ctx: _Context, secret: SecretExpectation) -> list[CheckResult]:
                 missing_hint="no AWSCURRENT version: put a value or rerun the rotation",
             )
         ]
+    if value is None:
+        return [
+            CheckResult(
+                check,
+                secret.name,
+                Status.FAIL,
+                "wrong format",
+                "AWSCURRENT holds SecretBinary; the functions read SecretString: put the "
+                f"value as a JSON SecretString ({TROUBLESHOOTING}#secretformaterror)",
+            )
+        ]
     try:
         _validate_format(secret.kind, value, secret.name)
     except SecretFormatError as exc:  # its message names the field, never the value

@@ -357,6 +357,19 @@ def test_a_secret_that_is_not_json_fails(healthy: Environment) -> None:
     assert SECRET_STRINGS[2] not in row.hint
 
 
+def test_a_secret_holding_binary_fails_saying_so_not_as_invalid_json(healthy: Environment) -> None:
+    # Given the database secret's AWSCURRENT holding SecretBinary, not SecretString
+    healthy.client("secretsmanager").put_secret_value(
+        SecretId=healthy.secret("database"), SecretBinary=b"\x00binary-" + b"q" * 16
+    )
+    # When
+    row = assert_only_failure(rows(healthy), "secret database")
+    # Then
+    assert row.detail == "wrong format"
+    assert "SecretBinary" in row.hint
+    assert "not valid JSON" not in row.hint
+
+
 # -- rotation ----------------------------------------------------------------------
 
 
