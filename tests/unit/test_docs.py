@@ -195,3 +195,19 @@ def test_the_readmes_layer_defaults_are_the_codes() -> None:
         if float(value) != float(getattr(ServiceConfig(), ENV_VARIABLES[name][0]))
     }
     assert wrong == {}, f"README.md shows (shown, code) defaults that differ: {wrong}"
+
+
+def test_every_rotation_strategy_shown_in_a_secret_is_one_the_function_accepts() -> None:
+    # Given every "rotationStrategy": "..." in the docs' example secrets
+    from rotation_model import Strategy
+
+    shown = {
+        (path.name, value)
+        for path in DOC_FILES
+        for value in re.findall(r'"rotationStrategy":\s*"([^"]*)"', path.read_text())
+    }
+    # When
+    accepted = {strategy.value for strategy in Strategy}
+    # Then
+    assert shown, "the docs show at least one example"
+    assert {(name, v) for name, v in shown if v not in accepted} == set()
