@@ -121,7 +121,9 @@ def test_an_application_logging_at_debug_gets_no_value_from_botocore(
     value = "debug-level-secret-value-77"
     remember(value)
     create_secret(sm, "debugged", value)
-    for name in ("botocore.endpoint", "botocore.parsers", "botocore.hooks"):
+    # ("botocore" too: the functions' runtimes hold it at INFO for their container's life,
+    # and an earlier test in the same process may have made one)
+    for name in ("botocore", "botocore.endpoint", "botocore.parsers", "botocore.hooks"):
         logging.getLogger(name).setLevel(logging.NOTSET)
     caplog.set_level(logging.DEBUG)
 
