@@ -107,7 +107,13 @@ def connect(
     :class:`DatabaseTlsError` or :class:`DatabaseError`; never a PyMySQL exception.
     """
     _check_options(options)
-    import pymysql  # optional dependency: only functions that connect need it
+    try:
+        import pymysql  # optional dependency: only functions that connect need it
+    except ImportError as exc:
+        raise SecretConfigError(
+            "connecting to the database needs PyMySQL, an optional dependency of "
+            "secret_service: add pymysql to the function's requirements.txt"
+        ) from exc
 
     where: dict[str, Any] = {
         "host": credentials.host,

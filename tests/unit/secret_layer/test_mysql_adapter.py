@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ssl
+import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -64,3 +65,15 @@ def test_an_option_the_secret_or_the_tls_setup_decides_is_refused_before_connect
     assert option in str(caught.value)
     assert passed not in str(caught.value)
     assert credentials.password not in str(caught.value)
+
+
+def test_without_pymysql_installed_the_error_says_to_add_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a function packaged without PyMySQL (the layer does not ship it)
+    monkeypatch.setitem(sys.modules, "pymysql", None)
+    credentials = DatabaseCredentials(host="db.example.internal", username="app", password="pw")
+
+    # When / Then: a typed error naming the fix, not a bare ModuleNotFoundError
+    with pytest.raises(SecretConfigError, match="add pymysql to the function's requirements"):
+        connect(credentials)
