@@ -175,3 +175,20 @@ def test_the_doctor_reads_what_make_local_created_with_the_products_template(
     assert verdicts[("stack deployed", "goal-mandala-dev-secrets")] is Status.FAIL
     assert verdicts[("cloudtrail", "-")] is Status.SKIP  # dev has no trail
     assert all(r.hint for r in results if r.failed)
+
+
+def test_a_malformed_region_fails_with_a_region_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a typo in --region (botocore refuses it before any request is made)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    # When
+    status = main(
+        ["--env", "dev", "--region", "ap northeast 1", "--template", str(DOCTOR_TEMPLATE)]
+    )
+    # Then the hint names the option, not "AWS answered ..."
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "check --region" in out
+    assert "AWS answered" not in out
