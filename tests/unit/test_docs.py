@@ -211,3 +211,21 @@ def test_every_rotation_strategy_shown_in_a_secret_is_one_the_function_accepts()
     # Then
     assert shown, "the docs show at least one example"
     assert {(name, v) for name, v in shown if v not in accepted} == set()
+
+
+def test_the_readmes_parameter_defaults_are_the_templates() -> None:
+    # Given the README's configuration paragraph: `Parameter` (default)
+    from scripts.sam_template import load_template
+
+    parameters = load_template()["Parameters"]
+    shown = re.findall(r"`(\w+)` \(([\d.]+)[;)]", (ROOT / "README.md").read_text())
+    # When
+    in_template = {name: value for name, value in shown if name in parameters}
+    # Then every default shown is the template's
+    assert set(in_template) >= {"RotationPeriodDays", "JwtRotationPeriodDays", "CanaryRateMinutes"}
+    wrong = {
+        name: (value, parameters[name]["Default"])
+        for name, value in in_template.items()
+        if float(value) != float(parameters[name]["Default"])
+    }
+    assert wrong == {}, f"README.md shows (shown, template) defaults that differ: {wrong}"
