@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
 __all__ = [
     "BATCH_GET_QUOTA_PER_S",
@@ -134,17 +134,50 @@ def markdown_table(
     return "\n".join(lines)
 
 
+def _number(kind: type[int] | type[float], *, positive: bool) -> Callable[[str], float]:
+    """An argparse type: a number of ``kind``, above 0 (``positive``) or at least 0."""
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if math.isnan(value) or value < 0 or (positive and value == 0):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} must be {'above 0' if positive else 'at least 0'}"
+            )
+        return value
+
+    return parse
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m scripts.capacity",
         description="Secrets Manager calls and cost for a fleet (docs/capacity.md).",
     )
-    parser.add_argument("--containers", type=int, help="warm containers (required)")
-    parser.add_argument("--secrets", type=int, default=3, help="secrets each container reads")
-    parser.add_argument("--ttl-s", type=float, default=300.0, help="SECRETS_CACHE_TTL_S")
-    parser.add_argument("--cold-starts-per-s", type=float, default=0.0)
-    parser.add_argument("--canary-minutes", type=float, default=5.0, help="CanaryRateMinutes")
-    parser.add_argument("--replicas", type=int, default=0, help="replica regions")
+    parser.add_argument(
+        "--containers", type=_number(int, positive=False), help="warm containers (required)"
+    )
+    parser.add_argument(
+        "--secrets",
+        type=_number(int, positive=False),
+        default=3,
+        help="secrets each container reads",
+    )
+    parser.add_argument(
+        "--ttl-s", type=_number(float, positive=True), default=300.0, help="SECRETS_CACHE_TTL_S"
+    )
+    parser.add_argument("--cold-starts-per-s", type=_number(float, positive=False), default=0.0)
+    parser.add_argument(
+        "--canary-minutes",
+        type=_number(float, positive=False),
+        default=5.0,
+        help="CanaryRateMinutes",
+    )
+    parser.add_argument(
+        "--replicas", type=_number(int, positive=False), default=0, help="replica regions"
+    )
     parser.add_argument("--table", action="store_true", help="print docs/capacity.md's table")
     args = parser.parse_args(argv)
     if args.table:
