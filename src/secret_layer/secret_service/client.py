@@ -446,6 +446,11 @@ class SecretService:
 
     def invalidate(self, secret_id: str | None = None) -> None:
         """Forget one secret (every version stage, by the id, name or ARN) or all."""
+        if secret_id is not None and (not isinstance(secret_id, str) or not secret_id.strip()):
+            raise SecretConfigError(
+                "secret_id must be one secret name or ARN, or None for every secret "
+                f"(got {type(secret_id).__name__}); call invalidate() once per secret"
+            )
         with self._lock:
             self._generation += 1
             if secret_id is None:

@@ -176,6 +176,23 @@ def test_invalidate_all(stubbed: Stubbed, clock: FakeClock) -> None:
     assert secrets.stats().entries == 0
 
 
+@pytest.mark.parametrize("wrong", [["a", "b"], "", 5], ids=["a list", "empty", "a number"])
+def test_invalidate_given_something_other_than_one_id_is_refused_not_ignored(
+    stubbed: Stubbed, clock: FakeClock, wrong: object
+) -> None:
+    # Given a cached secret
+    client, stubber = stubbed
+    expect_get(stubber, "a", "kept-a")
+    secrets = service(client, clock)
+    secrets.get_secret_string("a")
+
+    # When invalidate gets a list (or an empty id, or a number), Then it says so instead
+    # of silently dropping nothing and leaving the caller reading the old value
+    with pytest.raises(SecretConfigError, match="secret_id must be"):
+        secrets.invalidate(wrong)  # type: ignore[arg-type]
+    assert secrets.stats().entries == 1
+
+
 def test_force_refresh_reads_the_api_even_when_cached(stubbed: Stubbed, clock: FakeClock) -> None:
     client, stubber = stubbed
     expect_get(stubber, "app/db", VALUE)
