@@ -7,6 +7,7 @@ failure is a typed error that says what to check.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -50,12 +51,34 @@ class DatabaseAdmin:
         return True
 
     def create_app_user(self, *, username: str, password: str, database: str) -> None:
-        with self.connect() as conn, conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
-            cur.execute("CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (username, password))
-            cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (username, password))
-            cur.execute(f"GRANT ALL PRIVILEGES ON `{database}`.* TO %s@'%%'", (username,))
-            cur.execute("ALTER USER %s@'%%' REQUIRE SSL", (username,))
+        """Create the database and its user; on a refusal, undo what was made and raise.
+
+        Raises :class:`DatabaseError` naming the MySQL error number and the privileges
+        the admin needs (the server's text is left out: it can quote the statement).
+        """
+        import pymysql
+
+        from secret_service.errors import DatabaseError
+
+        try:
+            with self.connect() as conn, conn.cursor() as cur:
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+                cur.execute(
+                    "CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (username, password)
+                )
+                cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (username, password))
+                cur.execute(f"GRANT ALL PRIVILEGES ON `{database}`.* TO %s@'%%'", (username,))
+                cur.execute("ALTER USER %s@'%%' REQUIRE SSL", (username,))
+        except pymysql.err.MySQLError as exc:
+            with contextlib.suppress(Exception):  # leave nothing half made behind
+                self.drop_app_user(username=username, database=database)
+            code = exc.args[0] if exc.args else "?"
+            raise DatabaseError(
+                f"the admin user {self.user!r} could not create the user {username!r} and the "
+                f"database {database!r} (MySQL {code}); the admin needs CREATE, CREATE USER "
+                "and GRANT OPTION",
+                code=str(code),
+            ) from None  # the server's message can quote the statement, password included
 
     def drop_app_user(self, *, username: str, database: str) -> None:
         """Drop the user, its alternating-users clone and its database."""

@@ -286,3 +286,30 @@ def test_your_mysql_refusing_the_admin_login_is_one_line_naming_what_to_check(
     assert ADMIN_PASSWORD_VARIABLE in run.err
     assert "Traceback" not in run.err
     assert_no_secret_in({wrong_password, mariadb.admin_password}, run.out, run.err, run.logs)
+
+
+def test_an_admin_without_the_privileges_is_a_typed_error_and_leaves_nothing(
+    mariadb: MariaDBServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given "your" MySQL and an admin user who owns one database and may create nothing
+    weak, weak_password = f"weak_{os.getpid()}", "weak-Admin-Passw0rd-3"
+    mariadb.create_database_user(database=f"{weak}_db", username=weak, password=weak_password)
+    monkeypatch.setenv(ADMIN_PASSWORD_VARIABLE, weak_password)
+    args = ["--db-host", mariadb.host, "--db-port", str(mariadb.port),
+            "--db-admin-user", weak, "--db-ca", mariadb.ca_path]  # fmt: skip
+    try:
+        # When
+        run = run_make_local(args)
+    finally:
+        mariadb.drop_database_user(database=f"{weak}_db", username=weak)
+    # Then a one-line typed error names the missing privileges; nothing was left behind
+    assert run.status == 1
+    assert "DatabaseError" in run.err
+    assert "CREATE USER" in run.err
+    assert "Traceback" not in run.err
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM mysql.user WHERE user LIKE 'sg\\_rehearsal\\_%'")
+        assert cur.fetchone() == (0,)
+        cur.execute("SHOW DATABASES LIKE 'sg\\_rehearsal\\_%'")
+        assert cur.fetchall() == ()
+    assert_no_secret_in({weak_password}, run.out, run.err, run.logs)
