@@ -229,3 +229,38 @@ def test_the_readmes_parameter_defaults_are_the_templates() -> None:
         if float(value) != float(parameters[name]["Default"])
     }
     assert wrong == {}, f"README.md shows (shown, template) defaults that differ: {wrong}"
+
+
+# CamelCase names the docs quote from elsewhere (AWS APIs, other libraries).
+FOREIGN_NAMES = {
+    "GetParameterError",  # Powertools
+    "DescribeDBInstances",  # RDS API
+    "SecretsManagerRDSMySQLRotationSingleUser",  # AWS's rotation function
+    "DisableKey",  # KMS API (CloudTrail event)
+    "StopLogging",  # CloudTrail API (CloudTrail event)
+}
+
+
+def test_every_name_quoted_in_the_docs_exists_in_the_code_or_template() -> None:
+    # Given every `CamelCaseName` the README and docs/ quote (parameters, resources,
+    # metrics, error classes...)
+    known = "".join(
+        [
+            (ROOT / "template.yaml").read_text(),
+            (ROOT / "samconfig.toml").read_text(),
+            *(
+                path.read_text()
+                for folder in ("src", "scripts", "harness")
+                for path in (ROOT / folder).rglob("*.py")
+            ),
+        ]
+    )
+    quoted = {
+        (path.name, name)
+        for path in [ROOT / "README.md", *DOCS.glob("*.md")]
+        for name in re.findall(r"`([A-Z][a-z0-9]+(?:[A-Z][a-z0-9]*)+)`", path.read_text())
+    }
+    # When
+    unknown = {(doc, name) for doc, name in quoted if name not in known}
+    # Then
+    assert unknown - {(doc, name) for doc, name in unknown if name in FOREIGN_NAMES} == set()
