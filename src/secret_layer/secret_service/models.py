@@ -78,8 +78,7 @@ def parse_secret_json(secret_string: str, *, secret_id: str | None = None) -> di
         ) from None
     if not isinstance(document, dict):
         raise SecretFormatError(
-            f"secret {secret_id or '?'} must be a JSON object, not a JSON "
-            f"{_JSON_TYPE_NAMES.get(type(document), type(document).__name__)}",
+            f"secret {secret_id or '?'} must be a JSON object, not a JSON {_json_type(document)}",
             secret_id=secret_id,
         )
     return document
@@ -88,11 +87,17 @@ def parse_secret_json(secret_string: str, *, secret_id: str | None = None) -> di
 _JSON_TYPE_NAMES: dict[type, str] = {
     type(None): "null",
     list: "array",
+    dict: "object",
     str: "string",
     int: "number",
     float: "number",
     bool: "boolean",
 }
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a parsed value's type (null, array, string...)."""
+    return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
 
 
 def _require_str(doc: dict[str, Any], key: str, secret_id: str | None, kind: str) -> str:
@@ -106,7 +111,7 @@ def _require_str(doc: dict[str, Any], key: str, secret_id: str | None, kind: str
     if not isinstance(value, str) or not value:
         raise SecretFormatError(
             f"{kind} secret {secret_id or '?'} field '{key}' must be a non-empty string "
-            f"(found {'an empty string' if value == '' else type(value).__name__})",
+            f"(found {'an empty string' if value == '' else _json_type(value)})",
             secret_id=secret_id,
             field=key,
         )
@@ -126,7 +131,7 @@ def _port(doc: dict[str, Any], secret_id: str | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
         raise SecretFormatError(
             f"database secret {secret_id or '?'} field 'port' must be an integer 1-65535 "
-            f"(found {type(value).__name__})",
+            f"(found {_json_type(value)})",
             secret_id=secret_id,
             field="port",
         )
@@ -141,7 +146,7 @@ def _ssl(doc: dict[str, Any], secret_id: str | None) -> bool:
         return value.lower() == "true"
     raise SecretFormatError(
         f"database secret {secret_id or '?'} field 'ssl' must be true or false "
-        f"(found {type(value).__name__})",
+        f"(found {_json_type(value)})",
         secret_id=secret_id,
         field="ssl",
     )
@@ -478,7 +483,7 @@ def _api_entry(name: str, entry: object, secret_id: str | None) -> ExternalApiCr
     if not isinstance(entry, dict):
         raise SecretFormatError(
             f"external API secret {secret_id or '?'} entry '{name}' must be a JSON "
-            f"object (found {type(entry).__name__})",
+            f"object (found {_json_type(entry)})",
             secret_id=secret_id,
             field=name,
         )

@@ -207,3 +207,16 @@ def test_an_empty_string_field_is_called_empty_not_a_wrong_type() -> None:
         SecretFormatError, match=r"'username' must be a non-empty string \(found an empty string\)"
     ):
         DatabaseCredentials.from_secret_string(db_secret(username=""))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "json_type"),
+    [("ssl", None, "null"), ("port", 3306.5, "number"), ("username", ["app"], "array")],
+)
+def test_a_field_of_the_wrong_type_is_named_by_its_json_type(
+    field: str, value: object, json_type: str
+) -> None:
+    # A secret is JSON: the message says what the operator sees there, not Python's name
+    document = {**json.loads(db_secret()), field: value}
+    with pytest.raises(SecretFormatError, match=rf"\(found {json_type}\)$"):
+        DatabaseCredentials.from_secret_string(json.dumps(document))
