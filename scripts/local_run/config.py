@@ -49,6 +49,20 @@ class LocalConfig:
         env = os.environ if environ is None else environ
         args = _parser().parse_args(argv)
         password = ""
+        given = [
+            option
+            for option, value in (
+                ("--db-port", args.db_port),
+                ("--db-admin-user", args.db_admin_user),
+                ("--db-ca", args.db_ca),
+            )
+            if value is not None
+        ]
+        if args.db_host is None and given:
+            raise LocalConfigError(
+                f"{', '.join(given)}: for your own MySQL only; add --db-host HOST, or leave "
+                f"{'it' if len(given) == 1 else 'them'} out to use the throwaway MariaDB"
+            )
         if args.db_host is not None:
             password = env.get(ADMIN_PASSWORD_VARIABLE, "")
             if not password:
@@ -64,8 +78,8 @@ class LocalConfig:
             app_name=args.app,
             strategy=args.strategy,
             db_host=args.db_host,
-            db_port=args.db_port,
-            db_admin_user=args.db_admin_user,
+            db_port=args.db_port if args.db_port is not None else 3306,
+            db_admin_user=args.db_admin_user if args.db_admin_user is not None else "admin",
             db_admin_password=password,
             db_ca_path=args.db_ca,
             verbose=args.verbose,
@@ -112,8 +126,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--strategy", choices=STRATEGIES, default="single-user")
     parser.add_argument("--db-host", help="your MySQL host (default: a throwaway MariaDB)")
-    parser.add_argument("--db-port", type=_port, default=3306)
-    parser.add_argument("--db-admin-user", default="admin", help="a user with GRANT OPTION")
+    parser.add_argument("--db-port", type=_port, help="your MySQL port (default: 3306)")
+    parser.add_argument(
+        "--db-admin-user", help="a user with CREATE, CREATE USER and GRANT OPTION (default: admin)"
+    )
     parser.add_argument("--db-ca", help="PEM bundle that verifies your server's certificate")
     parser.add_argument("--verbose", "-v", action="store_true", help="print the functions' logs")
     return parser

@@ -82,6 +82,20 @@ def test_the_app_name_pattern_is_the_templates() -> None:
     assert load_template()["Parameters"]["AppName"]["AllowedPattern"] == APP_NAME_PATTERN
 
 
+@pytest.mark.parametrize(
+    "args", [["--db-port", "3307"], ["--db-admin-user", "dba"]], ids=["port", "admin user"]
+)
+def test_a_db_option_without_db_host_is_refused_not_ignored(args: list[str]) -> None:
+    # When / Then: the option would be silently ignored (the throwaway MariaDB is used)
+    with pytest.raises(LocalConfigError, match="--db-host"):
+        LocalConfig.from_args(args, environ={})
+
+
+def test_the_db_defaults_apply_with_db_host() -> None:
+    config = LocalConfig.from_args(["--db-host", "db"], environ={ADMIN_PASSWORD_VARIABLE: "x"})
+    assert (config.db_port, config.db_admin_user) == (3306, "admin")
+
+
 def test_there_is_no_option_to_pass_a_password() -> None:
     # When / Then
     with pytest.raises(SystemExit):
