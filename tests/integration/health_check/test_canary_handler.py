@@ -233,21 +233,34 @@ def test_an_invalid_configuration_fails_the_invocation_naming_the_variable(
         invoke(canary)
 
 
-def test_a_manual_invocation_with_an_empty_event_runs_the_same_checks(
+@pytest.mark.parametrize(
+    ("event", "detail_type"),
+    [
+        pytest.param({}, "unknown", id="empty-event"),  # a manual test invocation
+        pytest.param(None, "NoneType", id="null-payload"),  # `aws lambda invoke` with `null`
+    ],
+)
+def test_a_manual_invocation_runs_the_same_checks(
+    *,
     canary: ModuleType,
     canary_env: Callable[..., None],
     secretsmanager: SecretsManagerClient,
     capsys: pytest.CaptureFixture[str],
+    event: dict[str, Any] | None,
+    detail_type: str,
 ) -> None:
+    # Given a readable secret
     secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)
     canary_env(SECRET_IDS=JWT)
 
-    summary = canary.lambda_handler({}, FakeLambdaContext())
+    # When the handler gets an event that is not a scheduled one
+    summary = canary.lambda_handler(event, FakeLambdaContext())
 
+    # Then the checks run, and the start line says where the event came from
     assert summary["ok"] is True
     _, logs = stdout_documents(capsys.readouterr().out)
     started = next(line for line in logs if line["message"] == "canary run started")
-    assert (started["source"], started["detail_type"]) == ("unknown", "unknown")
+    assert (started["source"], started["detail_type"]) == ("unknown", detail_type)
 
 
 def test_the_configuration_and_client_are_built_once_per_container(
@@ -310,24 +323,6 @@ def test_secrets_manager_is_reached_at_the_configured_endpoint(
     (entry,) = summary["secrets"]
     assert (entry["ok"], entry["error"]) == (True, None)
     assert entry["rotation"]["error"] is None
-
-
-def test_an_invocation_without_a_payload_runs_the_same_checks(
-    canary: ModuleType,
-    canary_env: Callable[..., None],
-    secretsmanager: SecretsManagerClient,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    # Given `aws lambda invoke` with the payload `null`
-    secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)
-    canary_env(SECRET_IDS=JWT)
-
-    summary = canary.lambda_handler(None, FakeLambdaContext())
-
-    assert summary["ok"] is True
-    _, logs = stdout_documents(capsys.readouterr().out)
-    started = next(line for line in logs if line["message"] == "canary run started")
-    assert (started["source"], started["detail_type"]) == ("unknown", "NoneType")
 
 
 def test_a_run_by_hand_without_a_lambda_context_uses_its_own_time_budget(
