@@ -326,7 +326,7 @@ def test_test_secret_failing_rolls_the_password_and_the_label_back(
     assert '"RotationFailed":[1.0]' in out
     assert '"message":"rotation rolled back"' in out
     # And Secrets Manager's retry is refused: the token is no longer AWSPENDING
-    with pytest.raises(Exception, match="not AWSPENDING"):
+    with pytest.raises(RotationStateError, match="not AWSPENDING"):
         invoke(event("testSecret"))
 
 

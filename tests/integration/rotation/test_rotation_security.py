@@ -21,7 +21,7 @@ from harness.mariadb import write_foreign_ca
 from harness.rotation import begin_rotation, rotate, rotation_event, staging_labels
 from mysql import mysql_native_password_hash
 from rotation_config import DEFAULT_EXCLUDE_CHARACTERS
-from rotation_errors import RotationTestFailedError
+from rotation_errors import RotationEventError, RotationTestFailedError
 from secret_service.errors import DatabaseTlsError
 
 if TYPE_CHECKING:
@@ -232,7 +232,7 @@ def test_metrics_use_the_contract_names_units_and_dimensions(
 
 
 def test_a_failed_step_emits_rotation_failed(rig: Rig, capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(Exception, match="SecretId"):
+    with pytest.raises(RotationEventError, match="SecretId"):
         rig.invoke({"Step": "createSecret"})
 
     out = capsys.readouterr().out
