@@ -9,6 +9,7 @@ import boto3
 import pytest
 
 from harness.mariadb import free_port, write_foreign_ca
+from harness.secret_checks import assert_no_secret_in, assert_other_secret, assert_same_secret
 from secret_service import (
     DatabaseAuthError,
     DatabaseCredentials,
@@ -138,3 +139,34 @@ def test_the_throwaway_database_listens_on_loopback_only(mariadb: MariaDBServer)
 
     assert row is not None
     assert row[0] == "127.0.0.1"
+
+
+def test_assert_same_secret_fails_without_quoting_either_value() -> None:
+    # Given two different secret values
+    actual, expected = "generated-pw-Zq81", "expected-pw-Kx42"
+
+    # When they are compared, Then the failure names the field and quotes neither value
+    with pytest.raises(AssertionError, match="password differs") as caught:
+        assert_same_secret(actual, expected, what="password")
+    assert actual not in str(caught.value)
+    assert expected not in str(caught.value)
+    assert_same_secret("same-pw-1", "same-pw-1", what="password")  # and equal passes
+
+
+def test_assert_other_secret_fails_without_quoting_the_value() -> None:
+    with pytest.raises(AssertionError, match="signingKey did not change") as caught:
+        assert_other_secret("unchanged-key-Vb7", "unchanged-key-Vb7", what="signingKey")
+    assert "unchanged-key-Vb7" not in str(caught.value)
+    assert_other_secret("old-key-1", "new-key-2", what="signingKey")  # and different passes
+
+
+def test_assert_no_secret_in_reports_the_text_with_the_value_masked() -> None:
+    # Given a log line that carries a secret value
+    line = 'INFO rotated {"password": "leaked-pw-Qm93"}'
+
+    # When it is checked, Then the failure shows the line with the value masked
+    with pytest.raises(AssertionError, match=r"1 text\(s\) hold a secret value") as caught:
+        assert_no_secret_in([line, "clean line"], secrets={"leaked-pw-Qm93", ""})
+    assert "leaked-pw-Qm93" not in str(caught.value)
+    assert '"password": "***"' in str(caught.value)
+    assert_no_secret_in(["clean line"], secrets={"leaked-pw-Qm93"})  # and clean text passes

@@ -3,7 +3,8 @@
 Tests register each secret value they store with :func:`remember`; the autouse fixture
 in this folder's ``conftest.py`` (and the integration one) attaches :class:`LineCapture`
 to the ``secret_service`` logger at DEBUG for every test and fails the test when any
-line (message, context keys or traceback) contains a remembered value.
+line (message, context keys or traceback) contains a remembered value; the failure
+shows those lines with the values masked.
 """
 
 from __future__ import annotations
@@ -12,10 +13,18 @@ import logging
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from harness.secret_checks import assert_no_secret_in, masked
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["SECRET_VALUES", "LineCapture", "capture_layer_logs", "remember"]
+__all__ = [
+    "SECRET_VALUES",
+    "LineCapture",
+    "capture_layer_logs",
+    "no_secret_in_layer_logs",
+    "remember",
+]
 
 SECRET_VALUES: set[str] = set()
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message"}
@@ -41,12 +50,12 @@ class LineCapture(logging.Handler):
             line += " " + self._formatter.formatException(record.exc_info)
         self.lines.append(line)
 
-    def leaks(self) -> list[tuple[str, str]]:
+    def leaks(self) -> list[str]:
+        """The lines holding a remembered value, the values masked (safe to print)."""
         return [
-            (value[:3] + "...", line)
+            masked(line, SECRET_VALUES)
             for line in self.lines
-            for value in SECRET_VALUES
-            if value in line
+            if any(value in line for value in SECRET_VALUES)
         ]
 
 
@@ -62,3 +71,15 @@ def capture_layer_logs() -> Iterator[LineCapture]:
     finally:
         layer_logger.removeHandler(handler)
         layer_logger.setLevel(previous)
+
+
+@contextmanager
+def no_secret_in_layer_logs() -> Iterator[LineCapture]:
+    """:func:`capture_layer_logs`, then fail if a line holds a remembered value.
+
+    The failure shows the offending lines with the values masked, so the check that
+    guards against a leak does not leak into the test output itself.
+    """
+    with capture_layer_logs() as capture:
+        yield capture
+    assert_no_secret_in(capture.lines, secrets=SECRET_VALUES)

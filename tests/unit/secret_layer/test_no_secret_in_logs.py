@@ -10,9 +10,15 @@ import random
 from typing import TYPE_CHECKING
 
 import pytest
-from tests.unit.secret_layer.logcheck import SECRET_VALUES, capture_layer_logs, remember
+from tests.unit.secret_layer.logcheck import (
+    SECRET_VALUES,
+    capture_layer_logs,
+    no_secret_in_layer_logs,
+    remember,
+)
 from tests.unit.secret_layer.support import FaultInjector, create_secret, put_value
 
+from harness.secret_checks import assert_no_secret_in, assert_same_secret
 from secret_service import SecretService, SecretServiceError
 
 if TYPE_CHECKING:
@@ -91,9 +97,7 @@ def test_a_full_run_logs_no_secret_value(sm: SecretsManagerClient, clock: FakeCl
     assert len(capture.lines) > 10  # the run really logged: retries, stale, evictions...
     assert any("stale secret served" in line for line in capture.lines)
     assert len(messages) == 5
-    for value in SECRET_VALUES:
-        for text in everything:
-            assert value not in text
+    assert_no_secret_in(everything, secrets=SECRET_VALUES)
 
 
 def test_the_log_check_would_catch_a_leak() -> None:
@@ -106,6 +110,22 @@ def test_the_log_check_would_catch_a_leak() -> None:
 
     assert capture.leaks()
     SECRET_VALUES.discard("leak-canary-value-0")  # deliberate: not a leak of the layer
+
+
+def test_a_caught_leak_is_reported_with_the_value_masked() -> None:
+    # Given a log line of the layer that carries a remembered value
+    remember("leak-canary-value-1")
+    log = logging.getLogger("secret_service.test")
+    with (
+        pytest.raises(AssertionError, match="secret value") as caught,
+        no_secret_in_layer_logs(),
+    ):
+        log.warning("oops", extra={"detail": "leak-canary-value-1"})
+    SECRET_VALUES.discard("leak-canary-value-1")  # deliberate: not a leak of the layer
+
+    # Then the failure shows the line, but not the value
+    assert "oops" in str(caught.value)
+    assert "leak-canary-value-1" not in str(caught.value)
 
 
 @pytest.mark.parametrize("level", [logging.DEBUG])
@@ -131,6 +151,6 @@ def test_an_application_logging_at_debug_gets_no_value_from_botocore(
     read = SecretService(sm).get_secret_string("debugged")
 
     # Then botocore still logs at DEBUG, but no line holds the value
-    assert read == value
+    assert_same_secret(read, value, what="the value read")
     assert any(r.name.startswith("botocore") for r in caplog.records)
-    assert value not in caplog.text
+    assert_no_secret_in([caplog.text], secrets=[value])
