@@ -401,7 +401,31 @@ def _aware(moment: Any) -> datetime:
     return datetime.fromtimestamp(float(moment), tz=UTC)
 
 
-def check_iam(ctx: _Context) -> list[CheckResult]:  # noqa: PLR0912 - one branch per verdict
+def _iam_presence(
+    kind: str,
+    resource: NamedResource,
+    deployed_id: str | None,
+    label: str | None,
+    probe: Callable[[str], object],
+) -> CheckResult:
+    """One IAM role or policy of the template: name unknown, absent/unreadable, or present."""
+    check = f"iam {kind}"
+    if not deployed_id or not label:
+        return CheckResult(
+            check,
+            resource.label,
+            Status.FAIL,
+            "name unknown",
+            f"deploy the stack: its resource list names the {kind}",
+        )
+    try:
+        probe(deployed_id)
+    except AwsError as exc:
+        return _fail_from(check, label, exc, missing_hint="the stack creates it: deploy")
+    return CheckResult(check, label, Status.PASS, "present")
+
+
+def check_iam(ctx: _Context) -> list[CheckResult]:
     rows: list[CheckResult] = []
     roles = {r.logical_id: r for r in ctx.expected.roles}
     policies = {p.logical_id: p for p in ctx.expected.policies}
@@ -410,52 +434,20 @@ def check_iam(ctx: _Context) -> list[CheckResult]:  # noqa: PLR0912 - one branch
     role_names: dict[str | None, str] = {}
     for role in ctx.expected.roles:
         name = ctx.physical(role)
-        if not name:
-            rows.append(
-                CheckResult(
-                    "iam role",
-                    role.label,
-                    Status.FAIL,
-                    "name unknown",
-                    "deploy the stack: its resource list names the role",
-                )
-            )
-            continue
-        try:
-            ctx.adapter.get_role(name)
-        except AwsError as exc:
-            rows.append(
-                _fail_from("iam role", name, exc, missing_hint="the stack creates it: deploy")
-            )
-            continue
-        role_names[role.logical_id] = name
-        rows.append(CheckResult("iam role", name, Status.PASS, "present"))
+        row = _iam_presence("role", role, name, name, ctx.adapter.get_role)
+        rows.append(row)
+        if name and row.status is Status.PASS:
+            role_names[role.logical_id] = name
     policy_arns: dict[str | None, str] = {}
     for policy in ctx.expected.policies:
         arn = ctx.physical(policy)
         if arn and not arn.startswith("arn:"):
             arn = f"arn:aws:iam::{ctx.account_id}:policy/{arn}"
-        if not arn:
-            rows.append(
-                CheckResult(
-                    "iam policy",
-                    policy.label,
-                    Status.FAIL,
-                    "name unknown",
-                    "deploy the stack: its resource list names the policy",
-                )
-            )
-            continue
-        label = arn.rsplit("/", 1)[-1]
-        try:
-            ctx.adapter.get_policy(arn)
-        except AwsError as exc:
-            rows.append(
-                _fail_from("iam policy", label, exc, missing_hint="the stack creates it: deploy")
-            )
-            continue
-        policy_arns[policy.logical_id] = arn
-        rows.append(CheckResult("iam policy", label, Status.PASS, "present"))
+        label = arn.rsplit("/", 1)[-1] if arn else None
+        row = _iam_presence("policy", policy, arn, label, ctx.adapter.get_policy)
+        rows.append(row)
+        if arn and row.status is Status.PASS:
+            policy_arns[policy.logical_id] = arn
     for role_id, policy_id in ctx.expected.attachments:
         if role_id not in role_names or policy_id not in policy_arns:
             continue

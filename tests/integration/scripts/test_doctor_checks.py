@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import pytest
 from scripts.doctor.checks import CheckResult, Status, run_checks
 from tests.integration.scripts.conftest import (
     SECRET_STRINGS,
@@ -467,6 +468,23 @@ def test_a_missing_policy_fails(healthy: Environment) -> None:
     row = assert_only_failure(rows(healthy), "iam policy")
     # Then
     assert row.detail == "not found"
+
+
+@pytest.mark.parametrize(("field", "check"), [("roles", "iam role"), ("policies", "iam policy")])
+def test_a_role_or_policy_the_stack_does_not_name_fails_saying_to_deploy(
+    healthy: Environment, field: str, check: str
+) -> None:
+    # Given an IAM resource with a CloudFormation-generated name, and no stack naming it
+    from dataclasses import replace
+
+    from scripts.doctor.expectations import NamedResource
+
+    unnamed = replace(healthy.expected, **{field: (NamedResource("Generated", None),)})
+    # When
+    row = the_row(run_checks(healthy.adapter(), unnamed), check)
+    # Then
+    assert (row.target, row.status, row.detail) == ("Generated", Status.FAIL, "name unknown")
+    assert row.hint.startswith("deploy the stack")
 
 
 def test_a_detached_policy_fails(healthy: Environment) -> None:
