@@ -19,6 +19,7 @@ import rotation_metrics
 from harness.lambda_runtime import FakeLambdaContext
 from harness.mariadb import write_foreign_ca
 from harness.rotation import begin_rotation, rotate, rotation_event, staging_labels
+from harness.secret_checks import assert_no_secret_in, assert_other_secret, assert_same_secret
 from mysql import mysql_native_password_hash
 from rotation_config import DEFAULT_EXCLUDE_CHARACTERS
 from rotation_errors import RotationEventError, RotationTestFailedError
@@ -81,7 +82,7 @@ def test_passwords_with_any_punctuation_rotate_and_log_in(
 
     # Then the database accepts exactly the new password
     current = rig.doc(secret.arn)
-    assert current["password"] == password
+    assert_same_secret(current["password"], password, what="AWSCURRENT's password")
     assert rig.logs_in(current["username"], password)
     assert not rig.logs_in(current["username"], password + "x")
 
@@ -204,8 +205,7 @@ def test_no_secret_value_appears_in_any_log_line_or_error(
     assert len(secrets) >= 14
     text = _all_output(capsys, caplog) + "\n".join(errors)
     assert "rotation step done" in text  # the capture did see the logs
-    leaked = [s for s in secrets if s in text]
-    assert leaked == []
+    assert_no_secret_in([text], secrets=secrets)
 
 
 def test_metrics_use_the_contract_names_units_and_dimensions(
@@ -270,7 +270,7 @@ def test_rotation_through_a_secrets_manager_endpoint_over_http(
         # Then the function's client used the endpoint, and the rotation completed
         assert rotation_app.runtime().store.client.meta.endpoint_url == moto_server.endpoint_url
         new = json.loads(client.get_secret_value(SecretId=arn)["SecretString"])  # default version
-        assert new["password"] != "http-Passw0rd"
+        assert_other_secret(new["password"], "http-Passw0rd", what="the password")
         with mariadb.connect(username, new["password"]):
             pass
     finally:

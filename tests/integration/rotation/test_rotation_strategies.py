@@ -16,6 +16,7 @@ from tests.integration.rotation.conftest import (
 )
 
 from harness.rotation import ROTATION_STEPS, rotate, staging_labels
+from harness.secret_checks import assert_other_secret, assert_same_secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -58,12 +59,11 @@ def test_single_user_rotation_changes_the_password_and_keeps_the_app_logged_in(
         "finishSecret": (True, False),
     }
     current = secret_doc(secretsmanager, db_secret.arn)
-    assert current["password"] != db_secret.password
+    assert_other_secret(current["password"], db_secret.password, what="the password")
     assert len(current["password"]) == 32
     assert staging_labels(secretsmanager, db_secret.arn)[token] == ["AWSCURRENT"]
-    assert secret_doc(secretsmanager, db_secret.arn, "AWSPREVIOUS")["password"] == (
-        db_secret.password
-    )
+    previous = secret_doc(secretsmanager, db_secret.arn, "AWSPREVIOUS")["password"]
+    assert_same_secret(previous, db_secret.password, what="AWSPREVIOUS's password")
 
 
 def test_single_user_between_set_and_finish_the_pending_password_logs_in(
@@ -145,9 +145,10 @@ def test_a_second_rotation_rotates_again(
     rotate(invoke, secretsmanager, db_secret.arn)
 
     second = secret_doc(secretsmanager, db_secret.arn)["password"]
-    assert second != first
+    assert_other_secret(second, first, what="the second rotation's password")
     assert stage_logs_in(mariadb, secretsmanager, db_secret.arn, "AWSCURRENT")
-    assert secret_doc(secretsmanager, db_secret.arn, "AWSPREVIOUS")["password"] == first
+    previous = secret_doc(secretsmanager, db_secret.arn, "AWSPREVIOUS")["password"]
+    assert_same_secret(previous, first, what="AWSPREVIOUS's password")
 
 
 # -- alternating users ------------------------------------------------------------------
@@ -204,7 +205,7 @@ def test_alternating_users_swaps_back_and_the_previous_user_keeps_working(
 
     current = secret_doc(secretsmanager, alternating_secret.arn)
     assert current["username"] == alternating_secret.username
-    assert current["password"] != alternating_secret.password
+    assert_other_secret(current["password"], alternating_secret.password, what="the password")
     assert stage_logs_in(mariadb, secretsmanager, alternating_secret.arn, "AWSCURRENT")
     assert logs_in(mariadb, clone_doc["username"], clone_doc["password"])  # AWSPREVIOUS
 
@@ -257,7 +258,7 @@ def test_random_key_rotation_makes_a_new_64_character_key_in_the_same_shape(
     after = secret_doc(secretsmanager, jwt_secret)
     assert len(after["signingKey"]) == 64
     assert after["signingKey"].isalnum()
-    assert after["signingKey"] != before["signingKey"]
+    assert_other_secret(after["signingKey"], before["signingKey"], what="signingKey")
     assert {k: v for k, v in after.items() if k != "signingKey"} == {
         k: v for k, v in before.items() if k != "signingKey"
     }
@@ -277,7 +278,7 @@ def test_random_key_strategy_from_the_environment(
 
     rotate(invoke, secretsmanager, arn)
 
-    assert secret_doc(secretsmanager, arn)["signingKey"] != "s" * 64
+    assert_other_secret(secret_doc(secretsmanager, arn)["signingKey"], "s" * 64, what="signingKey")
     assert secret_doc(secretsmanager, arn)["algorithm"] == "HS512"
 
 

@@ -11,6 +11,7 @@ from tests.conftest import DatabaseUser
 from tests.unit.secret_layer.logcheck import remember
 
 from harness.mariadb import write_foreign_ca
+from harness.secret_checks import assert_same_secret
 from secret_service import DatabaseAuthError, DatabaseTlsError, SecretService
 
 if TYPE_CHECKING:
@@ -138,7 +139,9 @@ def test_a_password_rotated_underneath_the_cache_does_not_lock_the_app_out(
     # Then the next connection is refused once, refetches AWSCURRENT, and succeeds
     assert world.logs_in_as(service, world.user)
     assert service.stats().api_calls == 2
-    assert service.get_database_credentials(world.secret_id).password == NEW_PASSWORD
+    assert_same_secret(
+        service.get_database_credentials(world.secret_id).password, NEW_PASSWORD, what="password"
+    )
     refused = [line for line in layer_logs.lines if "database login refused" in line]
     assert len(refused) == 1
     assert "'version_stage': 'AWSCURRENT'" in refused[0]
@@ -301,7 +304,9 @@ def test_when_finish_secret_lands_the_pending_login_keeps_working(
 
     # Then connections log in with AWSCURRENT, which is now the new password
     assert world.logs_in_as(service, world.user)
-    assert service.get_database_credentials(world.secret_id).password == NEW_PASSWORD
+    assert_same_secret(
+        service.get_database_credentials(world.secret_id).password, NEW_PASSWORD, what="password"
+    )
 
 
 def test_when_a_stuck_rotation_is_rolled_back_the_app_returns_to_awscurrent(
