@@ -16,6 +16,7 @@ from tests.integration.health_check.canary_support import (
 
 import canary_metrics as m
 from harness.lambda_runtime import FakeLambdaContext
+from harness.secret_checks import assert_no_secret_in
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -184,9 +185,7 @@ def test_no_secret_value_appears_in_any_output_of_a_full_run(
         "opaque-token-leakcheck",
         *values.values(),
     ]
-    for output in outputs:
-        for secret in secrets:
-            assert secret not in output
+    assert_no_secret_in(outputs, secrets=secrets)
     # And the run did exercise every path
     by_name = {entry["secret_name"]: entry for entry in summary["secrets"]}
     assert by_name[DB]["ok"] is True

@@ -8,6 +8,7 @@ import pytest
 from tests.integration.health_check.canary_support import Blackhole
 
 from db_login import MySqlLogin
+from harness.secret_checks import assert_no_secret_in
 from secret_service.errors import DatabaseError, DatabaseTlsError, DatabaseUnreachableError
 from secret_service.models import DatabaseCredentials
 
@@ -70,7 +71,7 @@ def test_a_query_refused_after_the_login_is_a_typed_database_error(
     assert "after login" in str(caught.value)
     assert caught.value.code == "1226"
     assert caught.value.username == one_query_user.username
-    assert one_query_user.password not in str(caught.value)
+    assert_no_secret_in([str(caught.value)], secrets=[one_query_user.password])
 
 
 def test_a_certificate_from_another_ca_is_a_tls_error(

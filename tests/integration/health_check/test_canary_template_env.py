@@ -29,6 +29,7 @@ from tests.template.conftest import ENVIRONMENTS, Deployed, deploy
 
 import canary_metrics as m
 from harness.lambda_runtime import FakeLambdaContext
+from harness.secret_checks import assert_no_secret_in
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -278,8 +279,7 @@ def test_the_external_api_secret_as_first_deployed_is_reported_until_filled_in(
         (stack.props("ExternalApisSecret")["Name"], "SecretFormatError")
     ]
     assert "bedrock" in failed[0]["error_message"] or "ses" in failed[0]["error_message"]
-    assert deployment.user.password not in json.dumps(summary)
-    assert all(value not in json.dumps(summary) for value in values.values())
+    assert_no_secret_in([json.dumps(summary)], secrets=[deployment.user.password, *values.values()])
 
 
 def role_actions(stack: Deployed, role: str, service: str) -> set[str]:

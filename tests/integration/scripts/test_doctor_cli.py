@@ -22,6 +22,8 @@ from tests.integration.scripts.conftest import (
     expectations_for,
 )
 
+from harness.secret_checks import assert_no_secret_in
+
 if TYPE_CHECKING:
     import pytest
 
@@ -42,8 +44,7 @@ def test_a_healthy_environment_prints_a_table_and_exits_0(
     assert "CHECK" in out
     assert "RESULT" in out
     assert out.rstrip().splitlines()[-1].startswith("READY:")
-    for value in SECRET_STRINGS:
-        assert value not in out
+    assert_no_secret_in([out], secrets=SECRET_STRINGS)
 
 
 def test_a_failure_exits_1_and_prints_its_hint(

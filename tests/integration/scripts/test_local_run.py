@@ -24,6 +24,8 @@ from scripts.local_run import cli
 from scripts.local_run.config import ADMIN_PASSWORD_VARIABLE, LocalConfig
 from scripts.local_run.world import LocalWorld
 
+from harness.secret_checks import assert_no_secret_in
+
 if TYPE_CHECKING:
     from harness.mariadb import MariaDBServer
 
@@ -94,11 +96,9 @@ def run_make_local(args: list[str]) -> Run:
     return Run(status, out.getvalue(), err.getvalue(), "\n".join(records.lines), seen)
 
 
-def assert_no_secret_in(values: set[str], *texts: str) -> None:
+def assert_no_secret_in_run(values: set[str], *texts: str) -> None:
     assert values, "the run must have checked some secret values"
-    for value in values:
-        for text in texts:
-            assert value not in text
+    assert_no_secret_in(texts, secrets=values)  # fails quoting the texts masked, never a value
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +126,7 @@ def test_the_application_rotation_drill_and_leak_check_hold(default_run: Run) ->
 def test_no_secret_value_is_printed_or_logged(default_run: Run) -> None:
     # Then: every version of every secret, and the admin password, checked everywhere
     assert len(default_run.secret_values) >= 7
-    assert_no_secret_in(
+    assert_no_secret_in_run(
         default_run.secret_values, default_run.out, default_run.err, default_run.logs
     )
 
@@ -152,7 +152,7 @@ def test_alternating_users_keep_the_application_working() -> None:
     assert "users alternated (app_user -> app_user_clone)" in run.out
     assert "refused 1045" not in run.out.split("[2/5]")[1].split("[3/5]")[0]
     assert run.step_result(4) == "PASS", run.out
-    assert_no_secret_in(run.secret_values, run.out, run.err, run.logs)
+    assert_no_secret_in_run(run.secret_values, run.out, run.err, run.logs)
 
 
 def test_the_world_is_made_as_the_template_defines_and_fully_undone() -> None:
@@ -176,11 +176,16 @@ def test_the_world_is_made_as_the_template_defines_and_fully_undone() -> None:
         "external-apis": "goal-mandala-stg-secret-external-apis",
     }
     assert described["KmsKeyId"] == "alias/goal-mandala-stg-secrets-key"
-    assert len(database["password"]) == 32
-    assert not set(database["password"]) & set("/@\"'\\ ")
+    # (the generated values are described by their shape: a failed assert quotes its operands)
+    password, signing_key = database["password"], jwt["signingKey"]
+    shape = (
+        len(password),
+        bool(set(password) & set("/@\"'\\ ")),
+        len(signing_key),
+        set(signing_key) <= set(string.ascii_letters + string.digits),
+    )
+    assert shape == (32, False, 64, True)
     assert (database["username"], database["dbname"], database["ssl"]) == ("app_user", "app", True)
-    assert len(jwt["signingKey"]) == 64
-    assert set(jwt["signingKey"]) <= set(string.ascii_letters + string.digits)
     assert logs_in
     assert not port_open(endpoint_port)
     assert not port_open(db_port)
@@ -254,8 +259,9 @@ def test_a_rehearsal_against_your_own_mysql_leaves_nothing_behind(
     with mariadb.admin_connection() as conn, conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM mysql.user WHERE user LIKE 'sg\\_rehearsal\\_%'")
         assert cur.fetchone() == (0,)
-    assert mariadb.admin_password in run.secret_values
-    assert_no_secret_in(run.secret_values, run.out, run.err, run.logs)
+    admin_password_checked = mariadb.admin_password in run.secret_values  # not quoted on failure
+    assert admin_password_checked, "the leak check must cover your admin password"
+    assert_no_secret_in_run(run.secret_values, run.out, run.err, run.logs)
 
 
 def test_your_mysql_needs_the_password_in_the_environment(
@@ -285,7 +291,7 @@ def test_your_mysql_refusing_the_admin_login_is_one_line_naming_what_to_check(
     assert f"{mariadb.host}:{mariadb.port}: DatabaseAuthError" in run.err
     assert ADMIN_PASSWORD_VARIABLE in run.err
     assert "Traceback" not in run.err
-    assert_no_secret_in({wrong_password, mariadb.admin_password}, run.out, run.err, run.logs)
+    assert_no_secret_in_run({wrong_password, mariadb.admin_password}, run.out, run.err, run.logs)
 
 
 def test_an_admin_without_the_privileges_is_a_typed_error_and_leaves_nothing(
@@ -312,4 +318,4 @@ def test_an_admin_without_the_privileges_is_a_typed_error_and_leaves_nothing(
         assert cur.fetchone() == (0,)
         cur.execute("SHOW DATABASES LIKE 'sg\\_rehearsal\\_%'")
         assert cur.fetchall() == ()
-    assert_no_secret_in({weak_password}, run.out, run.err, run.logs)
+    assert_no_secret_in_run({weak_password}, run.out, run.err, run.logs)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from canary_targets import SecretKind, SecretTarget
+from harness.secret_checks import assert_no_secret_in
 from probe import (
     ProbeDependencies,
     ProbeSettings,
@@ -187,7 +188,7 @@ def test_a_malformed_value_fails_retrieval_naming_the_field_not_the_value(
     assert report.error is not None
     assert report.error.error_type == "SecretFormatError"
     assert "signingKey" in report.error.message
-    assert "too-short-key" not in report.error.message
+    assert_no_secret_in([report.error.message], secrets=["too-short-key"])
 
 
 def test_the_templates_named_bundle_of_external_apis_is_accepted(reader: FakeReader) -> None:
@@ -225,7 +226,7 @@ def test_a_value_that_is_not_json_fails_a_typed_kind(reader: FakeReader) -> None
 
     assert report.error is not None
     assert report.error.error_type == "SecretFormatError"
-    assert "sk-not-json-value" not in report.error.message
+    assert_no_secret_in([report.error.message], secrets=["sk-not-json-value"])
 
 
 def test_an_empty_opaque_secret_is_malformed(reader: FakeReader) -> None:
@@ -247,7 +248,7 @@ def test_an_unexpected_exception_is_reported_by_type_with_its_message_withheld(
 
     assert report.error is not None
     assert report.error.error_type == "RuntimeError"
-    assert JWT_KEY not in report.error.message
+    assert_no_secret_in([report.error.message], secrets=[JWT_KEY])
 
 
 def test_a_database_secret_logs_in_with_its_credentials(

@@ -16,6 +16,8 @@ from scripts.local_run.console import Console, format_table
 from scripts.local_run.flow import StepOutcome, _emf_metrics
 from scripts.local_run.world import _fill_placeholders, _secret_leaves
 
+from harness.secret_checks import assert_no_secret_in, assert_same_secret
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -38,8 +40,8 @@ def test_your_mysql_takes_the_password_from_the_environment_only(tmp_path: Path)
     )
     # Then
     assert (config.db_host, config.db_port, config.db_ca_path) == ("db", 3307, str(ca))
-    assert config.db_admin_password == "from-env-Passw0rd"
-    assert "from-env-Passw0rd" not in repr(config)
+    assert_same_secret(config.db_admin_password, "from-env-Passw0rd", what="db_admin_password")
+    assert_no_secret_in([repr(config)], secrets=["from-env-Passw0rd"])
 
 
 def test_your_mysql_without_the_variable_is_refused() -> None:
