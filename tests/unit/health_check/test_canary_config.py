@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import FrozenInstanceError
 from typing import TYPE_CHECKING
 
 import pytest
@@ -137,7 +138,7 @@ def test_tag_discovery_alone_is_enough_to_have_something_to_check() -> None:
 def test_the_config_is_frozen() -> None:
     config = CanaryConfig.from_env(env())
 
-    with pytest.raises(AttributeError):
+    with pytest.raises(FrozenInstanceError):
         config.environment = "prod"  # type: ignore[misc]
 
 

@@ -60,11 +60,14 @@ def test_a_missing_ca_file_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("port", ["0", "70000", "abc"])
-def test_a_bad_port_is_a_usage_error(port: str) -> None:
-    # When / Then
+def test_a_bad_port_is_a_usage_error(port: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # When / Then: exit 2, naming the option and the value
     with pytest.raises(SystemExit) as caught:
         LocalConfig.from_args(["--db-port", port], environ={})
     assert caught.value.code == 2
+    (error,) = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert "argument --db-port:" in error
+    assert port in error
 
 
 @pytest.mark.parametrize("app", ["", "My App", "a/b", "x" * 40])
@@ -98,10 +101,12 @@ def test_the_db_defaults_apply_with_db_host() -> None:
     assert (config.db_port, config.db_admin_user) == (3306, "admin")
 
 
-def test_there_is_no_option_to_pass_a_password() -> None:
-    # When / Then
-    with pytest.raises(SystemExit):
+def test_there_is_no_option_to_pass_a_password(capsys: pytest.CaptureFixture[str]) -> None:
+    # When / Then: argparse refuses the option itself (exit 2), not some later check
+    with pytest.raises(SystemExit) as caught:
         LocalConfig.from_args(["--db-admin-password", "x"], environ={})
+    assert caught.value.code == 2
+    assert "unrecognized arguments: --db-admin-password" in capsys.readouterr().err
 
 
 def test_emf_documents_become_metrics_per_secret() -> None:
