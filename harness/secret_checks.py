@@ -4,25 +4,57 @@ pytest's assertion rewriting shows every operand of a failed ``assert``, the arg
 of any call inside it included: ``assert new == old`` or ``assert same(new, old)`` put
 both values in the test output (and a CI log). These helpers raise
 :class:`AssertionError` themselves, with a message naming the field and a short digest of
-each side (enough to tell "empty" from "another value") but never the value.
+each side (enough to tell "empty" from "another value") but never the value;
+:class:`HiddenSecret` is a string whose repr hides it, for values used inside an ``assert``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["assert_no_secret_in", "assert_other_secret", "assert_same_secret", "masked"]
+__all__ = [
+    "SECRET_KEYS",
+    "HiddenSecret",
+    "assert_no_secret_in",
+    "assert_other_secret",
+    "assert_same_secret",
+    "hide_secret_values",
+    "masked",
+]
 
 MASK = "***"
+SECRET_KEYS = frozenset({"password", "signingKey", "apiKey"})
 
 
 def _digest(value: str) -> str:
     return f"sha256:{hashlib.sha256(value.encode()).hexdigest()[:12]} len={len(value)}"
+
+
+class HiddenSecret(str):
+    """A secret value that is the string everywhere except in its repr.
+
+    pytest prints the repr of every operand of a failed ``assert`` (and of a dict or call
+    argument holding it), so a value read back as a :class:`HiddenSecret` can be used
+    freely in ``assert logs_in(user, doc["password"])`` without reaching the test output.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"<secret {_digest(self)}>"
+
+
+def hide_secret_values(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with the string values of :data:`SECRET_KEYS` made :class:`HiddenSecret`."""
+    return {
+        key: HiddenSecret(value) if key in SECRET_KEYS and isinstance(value, str) else value
+        for key, value in document.items()
+    }
 
 
 def assert_same_secret(actual: str, expected: str, *, what: str = "secret") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from typing import TYPE_CHECKING
 
@@ -9,7 +10,12 @@ import boto3
 import pytest
 
 from harness.mariadb import free_port, write_foreign_ca
-from harness.secret_checks import assert_no_secret_in, assert_other_secret, assert_same_secret
+from harness.secret_checks import (
+    assert_no_secret_in,
+    assert_other_secret,
+    assert_same_secret,
+    hide_secret_values,
+)
 from secret_service import (
     DatabaseAuthError,
     DatabaseCredentials,
@@ -170,3 +176,17 @@ def test_assert_no_secret_in_reports_the_text_with_the_value_masked() -> None:
     assert "leaked-pw-Qm93" not in str(caught.value)
     assert '"password": "***"' in str(caught.value)
     assert_no_secret_in(["clean line"], secrets={"leaked-pw-Qm93"})  # and clean text passes
+
+
+def test_a_hidden_secret_is_the_string_but_never_shows_it() -> None:
+    # Given a secret document read back with its values hidden
+    doc = hide_secret_values({"username": "app", "password": "hidden-pw-Tr55", "port": 3306})
+
+    # Then the value works as the string (equality, JSON, bytes) ...
+    assert isinstance(doc["password"], str)
+    assert json.loads(json.dumps(doc))["password"] == "hidden-pw-Tr55"
+    assert doc["password"].encode() == b"hidden-pw-Tr55"
+    # ... but no repr (what pytest prints for a failed assert) shows it
+    assert "hidden-pw-Tr55" not in repr(doc)
+    assert "hidden-pw-Tr55" not in f"{doc['password']!r}"
+    assert repr(doc["username"]) == "'app'"

@@ -17,6 +17,7 @@ from tests.conftest import unique_name
 
 from harness.lambda_runtime import FakeLambdaContext, load_handler
 from harness.rotation import begin_rotation, rotation_event
+from harness.secret_checks import HiddenSecret, hide_secret_values
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -112,8 +113,13 @@ def make_db_secret(
         doc = db_document(mariadb, username, password, database) | (extra or {})
         name = f"app-test-secret-db-{uuid.uuid4().hex[:8]}"
         arn = secretsmanager.create_secret(Name=name, SecretString=json.dumps(doc))["ARN"]
-        return SecretUnderTest(arn=arn, name=name, username=username, password=password,
-                               database=database)  # fmt: skip
+        return SecretUnderTest(
+            arn=arn,
+            name=name,
+            username=username,
+            password=HiddenSecret(password),
+            database=database,
+        )
 
     yield _make
     for database, username in created:
@@ -143,9 +149,9 @@ def master_secret(mariadb: MariaDBServer, secretsmanager: SecretsManagerClient) 
 def secret_doc(
     client: SecretsManagerClient, secret_id: str, stage: str = "AWSCURRENT"
 ) -> dict[str, Any]:
+    """The stage's JSON document; its password/signingKey never show in a failed assert."""
     value = client.get_secret_value(SecretId=secret_id, VersionStage=stage)["SecretString"]
-    document: dict[str, Any] = json.loads(value)
-    return document
+    return hide_secret_values(json.loads(value))
 
 
 def logs_in(mariadb: MariaDBServer, username: str, password: str) -> bool:
