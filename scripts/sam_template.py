@@ -13,11 +13,12 @@ Pure functions over the parsed YAML; no AWS call, no network.
 
 from __future__ import annotations
 
-import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from scripts.translate_template import TemplateTranslationError, parse_parameter_overrides
 
 __all__ = [
     "NAME_PROPERTIES",
@@ -94,13 +95,13 @@ def samconfig_parameters(environment: str, path: Path = SAMCONFIG_PATH) -> dict[
     for key in ("stack_name", "region"):
         if isinstance(section.get(key), str):
             result[key] = section[key]
-    overrides = section.get("parameter_overrides", "")
-    if isinstance(overrides, list):
-        overrides = " ".join(overrides)
-    for item in shlex.split(str(overrides)):
-        name, sep, value = item.partition("=")
-        if sep:
-            result[f"parameter:{name}"] = value
+    try:
+        overrides = parse_parameter_overrides(
+            section.get("parameter_overrides", ""), where=f"{path.name} [{environment}]"
+        )
+    except TemplateTranslationError as exc:
+        raise TemplateError(str(exc)) from exc
+    result.update({f"parameter:{name}": value for name, value in overrides.items()})
     return result
 
 

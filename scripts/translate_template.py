@@ -26,6 +26,7 @@ __all__ = [
     "TEMPLATE_PATH",
     "TemplateTranslationError",
     "load_template",
+    "parse_parameter_overrides",
     "samconfig_overrides",
     "translate_template",
 ]
@@ -65,13 +66,33 @@ def samconfig_overrides(environment: str, path: Path = SAMCONFIG_PATH) -> dict[s
         raise TemplateTranslationError(
             f"{path.name} has no [{environment}.deploy.parameters] section"
         ) from exc
-    words = shlex.split(raw) if isinstance(raw, str) else list(raw)
+    return parse_parameter_overrides(raw, where=f"{path.name} [{environment}]")
+
+
+def parse_parameter_overrides(raw: object, *, where: str) -> dict[str, str]:
+    """samconfig's ``parameter_overrides`` as ``{name: value}``.
+
+    A string is split as a shell would (``Email=\"a b\"``), a list holds one NAME=VALUE
+    per item. Anything else, or an entry without ``=``, is a
+    :class:`TemplateTranslationError` naming ``where`` and the entry.
+    """
+    try:
+        if isinstance(raw, str):
+            words = shlex.split(raw)
+        elif isinstance(raw, list):
+            words = [str(item) for item in raw]
+        else:
+            raise TemplateTranslationError(
+                f"{where} parameter_overrides must be a string or a list of NAME=VALUE"
+            )
+    except ValueError as exc:  # shlex: an unclosed quote
+        raise TemplateTranslationError(f"{where} parameter_overrides: {exc}") from exc
     overrides: dict[str, str] = {}
     for word in words:
         name, sep, value = word.partition("=")
         if not sep:
             raise TemplateTranslationError(
-                f"{path.name} [{environment}] parameter_overrides entry {word!r} is not NAME=VALUE"
+                f"{where} parameter_overrides entry {word!r} is not NAME=VALUE"
             )
         overrides[name] = value
     return overrides

@@ -179,3 +179,21 @@ def test_the_product_template_rotates_in_stg_and_prod_only() -> None:
     assert schedules["dev"] == []
     assert schedules["stg"]
     assert schedules["prod"]
+
+
+def test_a_samconfig_override_that_is_not_name_value_is_a_template_error(tmp_path: Path) -> None:
+    # Given an override `sam deploy` would refuse (translate_template refuses it too)
+    path = tmp_path / "samconfig.toml"
+    path.write_text('[prod.deploy.parameters]\nparameter_overrides = "AppName=shop AlarmEmail"\n')
+    # When / Then: named, not silently dropped (make doctor would check the default instead)
+    with pytest.raises(TemplateError, match="'AlarmEmail' is not NAME=VALUE"):
+        samconfig_parameters("prod", path)
+
+
+def test_a_samconfig_override_with_an_unclosed_quote_is_a_template_error(tmp_path: Path) -> None:
+    # Given
+    path = tmp_path / "samconfig.toml"
+    path.write_text("[prod.deploy.parameters]\nparameter_overrides = 'AlarmEmail=\"a@b.c'\n")
+    # When / Then: a typed error naming the file and section, not shlex's ValueError
+    with pytest.raises(TemplateError, match=r"samconfig.toml \[prod\] parameter_overrides"):
+        samconfig_parameters("prod", path)
