@@ -25,19 +25,38 @@ FUNCTIONS_ROOT = Path(__file__).resolve().parents[1] / "src"
 
 
 def load_handler(function: str) -> ModuleType:
-    """Import ``src/<function>/app.py`` as ``<function>_app`` (cached after the first)."""
+    """Import ``src/<function>/app.py`` as ``<function>_app`` (cached after the first).
+
+    An unknown function raises :class:`LookupError` naming the ones there are; a handler
+    that fails while it is imported is not cached (nor its folder left on ``sys.path``),
+    so the next call raises the same error instead of returning a half-made module.
+    """
     name = f"{function}_app"
     if name in sys.modules:
         return sys.modules[name]
     folder = FUNCTIONS_ROOT / function
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
-    spec = importlib.util.spec_from_file_location(name, folder / "app.py")
+    handler = folder / "app.py"
+    if not handler.is_file():
+        known = sorted(p.parent.name for p in FUNCTIONS_ROOT.glob("*/app.py"))
+        raise LookupError(
+            f"no function {function!r}: {handler} does not exist; functions with a "
+            f"handler: {', '.join(known) or 'none'}"
+        )
+    spec = importlib.util.spec_from_file_location(name, handler)
     if spec is None or spec.loader is None:
-        raise ImportError(f"no handler module at {folder / 'app.py'}")
+        raise ImportError(f"no handler module at {handler}")
+    added = str(folder) not in sys.path
+    if added:
+        sys.path.insert(0, str(folder))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        if added:
+            sys.path.remove(str(folder))
+        raise
     return module
 
 

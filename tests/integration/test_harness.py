@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from typing import TYPE_CHECKING
 
 import boto3
 import pytest
 
+from harness import lambda_runtime
+from harness.lambda_runtime import FUNCTIONS_ROOT, load_handler
 from harness.mariadb import free_port, write_foreign_ca
 from harness.secret_checks import (
     assert_no_secret_in,
@@ -190,3 +193,32 @@ def test_a_hidden_secret_is_the_string_but_never_shows_it() -> None:
     assert "hidden-pw-Tr55" not in repr(doc)
     assert "hidden-pw-Tr55" not in f"{doc['password']!r}"
     assert repr(doc["username"]) == "'app'"
+
+
+def test_load_handler_of_an_unknown_function_names_the_ones_there_are() -> None:
+    # When a function folder that does not exist is asked for
+    with pytest.raises(LookupError, match=r"no function 'rotaton'.*rotation") as caught:
+        load_handler("rotaton")
+
+    # Then nothing half-made is kept: the next call fails the same way, not with a stub
+    assert "rotaton_app" not in sys.modules
+    assert str(FUNCTIONS_ROOT / "rotaton") not in sys.path
+    with pytest.raises(LookupError):
+        load_handler("rotaton")
+    assert "health_check" in str(caught.value)
+
+
+def test_a_handler_that_fails_to_import_is_not_cached_half_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a function whose app.py raises while it is imported
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "app.py").write_text("raise RuntimeError('import-time failure')\n")
+    monkeypatch.setattr(lambda_runtime, "FUNCTIONS_ROOT", tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+
+    # When it is loaded twice, Then both loads raise the import error
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="import-time failure"):
+            load_handler("broken")
+    assert "broken_app" not in sys.modules
