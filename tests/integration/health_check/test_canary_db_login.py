@@ -50,12 +50,27 @@ def one_query_user(mariadb: MariaDBServer, db_user: DatabaseUser) -> DatabaseUse
     return db_user
 
 
+def server_counters(mariadb: MariaDBServer) -> dict[str, int]:
+    """The server's count of TLS handshakes and SELECTs so far (global, all sessions)."""
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SHOW GLOBAL STATUS WHERE Variable_name IN ('Ssl_accepts', 'Com_select')")
+        return {str(name): int(value) for name, value in cur.fetchall()}
+
+
 def test_a_login_runs_select_1_over_verified_tls(
     mariadb: MariaDBServer, db_user: DatabaseUser
 ) -> None:
+    # Given the application user, who may only log in over TLS (REQUIRE SSL)
     login = MySqlLogin(ca_bundle_path=mariadb.ca_path, timeout_s=2)
+    before = server_counters(mariadb)
 
-    login.login(credentials(mariadb, db_user), secret_id="app-dev-secret-database")  # no error
+    # When the canary's login runs
+    login.login(credentials(mariadb, db_user), secret_id="app-dev-secret-database")
+
+    # Then the server saw a TLS handshake and a SELECT beyond the counting sessions' own
+    after = server_counters(mariadb)
+    assert after["Ssl_accepts"] - before["Ssl_accepts"] >= 2  # the login's and this check's
+    assert after["Com_select"] - before["Com_select"] >= 1
 
 
 def test_a_query_refused_after_the_login_is_a_typed_database_error(
