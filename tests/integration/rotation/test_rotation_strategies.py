@@ -16,7 +16,7 @@ from tests.integration.rotation.conftest import (
 )
 
 from harness.rotation import ROTATION_STEPS, rotate, staging_labels
-from harness.secret_checks import assert_other_secret, assert_same_secret
+from harness.secret_checks import HiddenSecret, assert_other_secret, assert_same_secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -127,7 +127,8 @@ def _state(client: SecretsManagerClient, arn: str) -> tuple[Any, ...]:
     values = []
     for stage in ("AWSCURRENT", "AWSPENDING"):
         try:
-            values.append(client.get_secret_value(SecretId=arn, VersionStage=stage)["SecretString"])
+            value = client.get_secret_value(SecretId=arn, VersionStage=stage)["SecretString"]
+            values.append(HiddenSecret(value))  # a failed compare shows digests, not passwords
         except client.exceptions.ResourceNotFoundException:
             values.append(None)
     return json.dumps(labels, sort_keys=True), tuple(values)
