@@ -111,8 +111,8 @@ def test_dev_skips_rotation_and_cloudtrail_as_the_template_says(aws: None, regio
 # -- credentials and stack ---------------------------------------------------------
 
 
-def test_missing_credentials_stop_the_run_with_a_hint(healthy: Environment) -> None:
-    # Given a session that finds no credentials anywhere
+def adapter_without_credentials(region: str) -> AwsAdapter:
+    """An adapter whose session finds no credentials anywhere (no env, profile or role)."""
     import botocore.credentials
     import botocore.session
     from scripts.doctor.aws_adapter import AwsAdapter
@@ -121,9 +121,12 @@ def test_missing_credentials_stop_the_run_with_a_hint(healthy: Environment) -> N
     core.register_component(
         "credential_provider", botocore.credentials.CredentialResolver(providers=[])
     )
-    adapter = AwsAdapter(
-        region=healthy.region, session=boto3.session.Session(botocore_session=core)
-    )
+    return AwsAdapter(region=region, session=boto3.session.Session(botocore_session=core))
+
+
+def test_missing_credentials_stop_the_run_with_a_hint(healthy: Environment) -> None:
+    # Given a session that finds no credentials anywhere
+    adapter = adapter_without_credentials(healthy.region)
     # When
     results = rows(healthy, adapter)
     # Then
@@ -134,17 +137,7 @@ def test_missing_credentials_stop_the_run_with_a_hint(healthy: Environment) -> N
 
 def test_missing_credentials_hint_says_what_a_moto_server_accepts(healthy: Environment) -> None:
     # Given a session that finds no credentials (as with AWS_ENDPOINT_URL set and nothing else)
-    import botocore.credentials
-    import botocore.session
-    from scripts.doctor.aws_adapter import AwsAdapter
-
-    core = botocore.session.get_session()
-    core.register_component(
-        "credential_provider", botocore.credentials.CredentialResolver(providers=[])
-    )
-    adapter = AwsAdapter(
-        region=healthy.region, session=boto3.session.Session(botocore_session=core)
-    )
+    adapter = adapter_without_credentials(healthy.region)
     # When
     (result,) = rows(healthy, adapter)
     # Then the hint gives the dummy credentials a moto server takes, not only "set the URL"
