@@ -13,12 +13,11 @@ Pure functions over the parsed YAML; no AWS call, no network.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.translate_template import TemplateTranslationError, parse_parameter_overrides
+from scripts import translate_template as translate
 
 __all__ = [
     "NAME_PROPERTIES",
@@ -68,15 +67,10 @@ class _Unknown(Exception):
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     """Parse a SAM template, short-form tags (``!Sub``, ``!Ref``...) included."""
-    from samtranslator.yaml_helper import yaml_parse
-
     try:
-        document = yaml_parse(path.read_text())
-    except OSError as exc:
-        raise TemplateError(f"cannot read {path}: {exc.strerror}") from exc
-    if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
-        raise TemplateError(f"{path} is not a template: it has no Resources section")
-    return document
+        return translate.load_template(path)
+    except translate.TemplateTranslationError as exc:
+        raise TemplateError(str(exc)) from exc
 
 
 def samconfig_parameters(environment: str, path: Path = SAMCONFIG_PATH) -> dict[str, str]:
@@ -84,23 +78,20 @@ def samconfig_parameters(environment: str, path: Path = SAMCONFIG_PATH) -> dict[
 
     Returns ``{}`` when the file or the environment's section does not exist.
     """
-    try:
-        config = tomllib.loads(path.read_text())
-    except FileNotFoundError:
+    if not path.exists():
         return {}
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise TemplateError(f"cannot read {path}: {exc}") from exc
-    section = config.get(environment, {}).get("deploy", {}).get("parameters", {})
+    try:
+        config = translate.read_samconfig(path)
+        section = config.get(environment, {}).get("deploy", {}).get("parameters", {})
+        overrides = translate.parse_parameter_overrides(
+            section.get("parameter_overrides", ""), where=f"{path.name} [{environment}]"
+        )
+    except translate.TemplateTranslationError as exc:
+        raise TemplateError(str(exc)) from exc
     result: dict[str, str] = {}
     for key in ("stack_name", "region"):
         if isinstance(section.get(key), str):
             result[key] = section[key]
-    try:
-        overrides = parse_parameter_overrides(
-            section.get("parameter_overrides", ""), where=f"{path.name} [{environment}]"
-        )
-    except TemplateTranslationError as exc:
-        raise TemplateError(str(exc)) from exc
     result.update({f"parameter:{name}": value for name, value in overrides.items()})
     return result
 

@@ -27,6 +27,7 @@ __all__ = [
     "TemplateTranslationError",
     "load_template",
     "parse_parameter_overrides",
+    "read_samconfig",
     "samconfig_overrides",
     "translate_template",
 ]
@@ -50,16 +51,29 @@ class _NoManagedPolicies:
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    """Parse the SAM template, short-form tags (``!Sub``, ``!Ref``...) included."""
+    """Parse a SAM template, short-form tags (``!Sub``, ``!Ref``...) included."""
     from samtranslator.yaml_helper import yaml_parse
 
-    document: dict[str, Any] = yaml_parse(path.read_text())
+    try:
+        document = yaml_parse(path.read_text())
+    except OSError as exc:
+        raise TemplateTranslationError(f"cannot read {path}: {exc.strerror}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
+        raise TemplateTranslationError(f"{path} is not a template: it has no Resources section")
     return document
+
+
+def read_samconfig(path: Path) -> dict[str, Any]:
+    """``samconfig.toml`` parsed; unreadable or not TOML is a TemplateTranslationError."""
+    try:
+        return tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise TemplateTranslationError(f"cannot read {path}: {exc}") from exc
 
 
 def samconfig_overrides(environment: str, path: Path = SAMCONFIG_PATH) -> dict[str, str]:
     """``parameter_overrides`` of ``[<environment>.deploy.parameters]`` as a dict."""
-    config = tomllib.loads(path.read_text())
+    config = read_samconfig(path)
     try:
         raw = config[environment]["deploy"]["parameters"].get("parameter_overrides", "")
     except KeyError as exc:

@@ -120,6 +120,22 @@ def test_a_missing_samconfig_section_is_named(tmp_path: Path) -> None:
         samconfig_overrides("stg", config)
 
 
+def test_an_unreadable_samconfig_is_named_not_a_toml_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "samconfig.toml"
+    config.write_text("[dev.deploy.parameters\n")
+
+    with pytest.raises(TemplateTranslationError, match=r"cannot read .*samconfig\.toml"):
+        samconfig_overrides("dev", config)
+
+
+def test_a_file_that_is_not_a_template_is_named(tmp_path: Path) -> None:
+    template = tmp_path / "template.yaml"
+    template.write_text("Parameters: {}\n")
+
+    with pytest.raises(TemplateTranslationError, match="no Resources section"):
+        translate_template("dev", use_samconfig=False, template_path=template)
+
+
 def test_the_canary_sample_event_is_what_its_dev_schedule_sends() -> None:
     from tests.template.conftest import deploy
 
