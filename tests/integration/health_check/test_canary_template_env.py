@@ -258,10 +258,15 @@ def test_every_alarm_and_dashboard_query_finds_the_metric_the_run_printed(
     assert queries, "no alarm or widget reads a canary metric"
     assert missing == []
     # And the latency alarms' unit is the unit the run published
-    for name, alarm in stack.of_type("AWS::CloudWatch::Alarm").items():
-        if alarm.get("MetricName") == m.RetrievalLatency:
-            dims = tuple((d["Name"], d["Value"]) for d in alarm["Dimensions"])
-            assert emitted[(alarm["Namespace"], m.RetrievalLatency, dims)] == alarm["Unit"], name
+    latency_alarms = {
+        name: alarm
+        for name, alarm in stack.of_type("AWS::CloudWatch::Alarm").items()
+        if alarm.get("MetricName") == m.RetrievalLatency
+    }
+    assert len(latency_alarms) == 3, "one latency alarm per secret"
+    for name, alarm in latency_alarms.items():
+        dims = tuple((d["Name"], d["Value"]) for d in alarm["Dimensions"])
+        assert emitted[(alarm["Namespace"], m.RetrievalLatency, dims)] == alarm["Unit"], name
 
 
 def test_the_external_api_secret_as_first_deployed_is_reported_until_filled_in(
