@@ -219,11 +219,16 @@ def test_every_kms_grant_in_an_identity_policy_goes_through_secrets_manager(
     deployed: Deployed,
 ) -> None:
     via = f"secretsmanager.{REGION}.amazonaws.com"
-    for where, document in deployed.policies():
-        for statement in allow_statements(document):
-            if any(str(a).startswith("kms:") for a in as_list(statement["Action"])):
-                assert statement["Resource"] == deployed.arn("SecretsKey"), where
-                assert statement["Condition"]["StringEquals"]["kms:ViaService"] == via, where
+    kms_statements = [
+        (where, statement)
+        for where, document in deployed.policies()
+        for statement in allow_statements(document)
+        if any(str(a).startswith("kms:") for a in as_list(statement["Action"]))
+    ]
+    assert kms_statements, "no identity policy uses the key: the check would prove nothing"
+    for where, statement in kms_statements:
+        assert statement["Resource"] == deployed.arn("SecretsKey"), where
+        assert statement["Condition"]["StringEquals"]["kms:ViaService"] == via, where
 
 
 def test_the_secrets_key_policy_allows_no_cryptography_outside_secrets_manager(
@@ -232,10 +237,14 @@ def test_the_secrets_key_policy_allows_no_cryptography_outside_secrets_manager(
     key = deployed.props("SecretsKey")
     via = f"secretsmanager.{REGION}.amazonaws.com"
 
-    for statement in allow_statements(key["KeyPolicy"]):
+    crypto_statements = [
+        statement
+        for statement in allow_statements(key["KeyPolicy"])
+        if any(grants(statement, a) for a in CRYPTO_ACTIONS)
+    ]
+    assert crypto_statements, "the key policy lets nothing use the key: the check proves nothing"
+    for statement in crypto_statements:
         crypto = [a for a in CRYPTO_ACTIONS if grants(statement, a)]
-        if not crypto:
-            continue
         # Every statement that grants decrypt/encrypt/grant is bound to Secrets Manager
         condition = statement.get("Condition", {}).get("StringEquals", {})
         assert condition.get("kms:ViaService") == via, statement.get("Sid")

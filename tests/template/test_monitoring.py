@@ -96,10 +96,15 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_on_ok(deployed: Deployed) -
 
 
 def test_the_alarm_latency_unit_matches_what_the_canary_publishes(deployed: Deployed) -> None:
-    for name, alarm in deployed.of_type("AWS::CloudWatch::Alarm").items():
-        if alarm.get("MetricName") == canary_metrics.RetrievalLatency:
-            assert alarm["Unit"] == canary_metrics.METRIC_UNITS[canary_metrics.RetrievalLatency]
-            assert alarm["ExtendedStatistic"] == "p99", name
+    latency_alarms = {
+        name: alarm
+        for name, alarm in deployed.of_type("AWS::CloudWatch::Alarm").items()
+        if alarm.get("MetricName") == canary_metrics.RetrievalLatency
+    }
+    assert len(latency_alarms) == 3, "one latency alarm per secret"
+    for name, alarm in latency_alarms.items():
+        assert alarm["Unit"] == canary_metrics.METRIC_UNITS[canary_metrics.RetrievalLatency]
+        assert alarm["ExtendedStatistic"] == "p99", name
 
 
 def test_retrieval_failure_alarms_fire_on_two_of_three_canary_periods(deployed: Deployed) -> None:
@@ -414,9 +419,10 @@ def test_each_environment_gets_its_own_mapping_value(
 ) -> None:
     mapping = raw_template["Mappings"]["EnvironmentConfig"]
 
-    for env, deployed in deployed_by_env.items():
-        if deployed.has(alarm):
-            assert deployed.props(alarm)[key] == mapping[env][mapping_key], (env, alarm)
+    checked = [env for env, deployed in deployed_by_env.items() if deployed.has(alarm)]
+    assert checked, f"{alarm} exists in no environment"
+    for env in checked:
+        assert deployed_by_env[env].props(alarm)[key] == mapping[env][mapping_key], (env, alarm)
 
 
 # How each canary metric may be aggregated by an alarm, given the values the code emits:
