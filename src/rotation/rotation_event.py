@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.data_classes import SecretsManagerEvent
 
 from rotation_errors import RotationEventError
 from rotation_model import RotationRequest, Step
+from secret_service.models import json_type_name
 
 __all__ = ["parse_event"]
 
@@ -34,7 +35,7 @@ def parse_event(event: object) -> RotationRequest:
     if not isinstance(event, Mapping):
         raise RotationEventError(
             f"the event must be a JSON object with SecretId, ClientRequestToken and Step; "
-            f"got a {type(event).__name__}"
+            f"got {json_type_name(event)}"
         )
     wrapped = SecretsManagerEvent(dict(event))
     secret_id = _required_str(wrapped, "SecretId")
@@ -82,7 +83,7 @@ def _required_str(event: SecretsManagerEvent, key: str) -> str:
         raise RotationEventError(f"the event has no {key!r}; it is not a rotation event", field=key)
     value: Any = event[key]
     if not isinstance(value, str):
-        raise RotationEventError(f"{key} must be a string, got {type(value).__name__}", field=key)
+        raise RotationEventError(f"{key} must be a string, got {json_type_name(value)}", field=key)
     if not value.strip():
         raise RotationEventError(f"{key} must not be empty", field=key)
     if value != value.strip():

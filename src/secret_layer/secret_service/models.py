@@ -22,6 +22,7 @@ __all__ = [
     "ExternalApiCredentials",
     "ExternalApis",
     "JwtConfig",
+    "json_type_name",
     "parse_secret_json",
 ]
 
@@ -78,7 +79,8 @@ def parse_secret_json(secret_string: str, *, secret_id: str | None = None) -> di
         ) from None
     if not isinstance(document, dict):
         raise SecretFormatError(
-            f"secret {secret_id or '?'} must be a JSON object, not a JSON {_json_type(document)}",
+            f"secret {secret_id or '?'} must be a JSON object, "
+            f"not a JSON {json_type_name(document)}",
             secret_id=secret_id,
         )
     return document
@@ -95,7 +97,7 @@ _JSON_TYPE_NAMES: dict[type, str] = {
 }
 
 
-def _json_type(value: object) -> str:
+def json_type_name(value: object) -> str:
     """The JSON name of a parsed value's type (null, array, string...)."""
     return _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
 
@@ -111,7 +113,7 @@ def _require_str(doc: dict[str, Any], key: str, secret_id: str | None, kind: str
     if not isinstance(value, str) or not value:
         raise SecretFormatError(
             f"{kind} secret {secret_id or '?'} field '{key}' must be a non-empty string "
-            f"(found {'an empty string' if value == '' else _json_type(value)})",
+            f"(found {'an empty string' if value == '' else json_type_name(value)})",
             secret_id=secret_id,
             field=key,
         )
@@ -131,7 +133,7 @@ def _port(doc: dict[str, Any], secret_id: str | None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
         raise SecretFormatError(
             f"database secret {secret_id or '?'} field 'port' must be an integer 1-65535 "
-            f"(found {_json_type(value)})",
+            f"(found {json_type_name(value)})",
             secret_id=secret_id,
             field="port",
         )
@@ -146,7 +148,7 @@ def _ssl(doc: dict[str, Any], secret_id: str | None) -> bool:
         return value.lower() == "true"
     raise SecretFormatError(
         f"database secret {secret_id or '?'} field 'ssl' must be true or false "
-        f"(found {_json_type(value)})",
+        f"(found {json_type_name(value)})",
         secret_id=secret_id,
         field="ssl",
     )
@@ -483,7 +485,7 @@ def _api_entry(name: str, entry: object, secret_id: str | None) -> ExternalApiCr
     if not isinstance(entry, dict):
         raise SecretFormatError(
             f"external API secret {secret_id or '?'} entry '{name}' must be a JSON "
-            f"object (found {_json_type(entry)})",
+            f"object (found {json_type_name(entry)})",
             secret_id=secret_id,
             field=name,
         )

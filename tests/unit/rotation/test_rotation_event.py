@@ -70,3 +70,30 @@ def test_a_secret_arn_of_another_partition_shape_is_refused() -> None:
         )
 
     assert caught.value.field == "SecretId"
+
+
+@pytest.mark.parametrize(
+    ("event", "named"),
+    [
+        (None, "got null"),
+        ([ARN, TOKEN, "createSecret"], "got array"),
+        ("createSecret", "got string"),
+    ],
+)
+def test_an_event_that_is_not_an_object_is_named_by_its_json_type(
+    event: object, named: str
+) -> None:
+    with pytest.raises(RotationEventError, match="must be a JSON object") as caught:
+        parse_event(event)
+
+    assert named in str(caught.value)
+
+
+@pytest.mark.parametrize(("value", "named"), [(7, "number"), (None, "null"), ([], "array")])
+def test_a_key_of_the_wrong_type_is_named_by_its_json_type(value: object, named: str) -> None:
+    event = {"SecretId": ARN, "ClientRequestToken": TOKEN, "Step": value}
+
+    with pytest.raises(RotationEventError, match=f"Step must be a string, got {named}$") as caught:
+        parse_event(event)
+
+    assert caught.value.field == "Step"
