@@ -223,16 +223,41 @@ def iam_policies(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
-    from parliament import analyze_policy_string  # type: ignore[import-not-found]
+def _read_templates(paths: list[Path]) -> dict[Path, dict[str, Any]] | None:
+    """Each translated template parsed, or ``None`` after saying which one is unusable."""
+    templates: dict[Path, dict[str, Any]] = {}
+    for path in paths:
+        try:
+            document = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not JSON"
+            print(
+                f"lint_iam_policies.py: cannot read {path} ({reason}): translate the template "
+                "first with scripts/translate_template.py (make lint does)",
+                file=sys.stderr,
+            )
+            return None
+        if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
+            print(f"lint_iam_policies.py: {path} has no Resources: not a template", file=sys.stderr)
+            return None
+        templates[path] = document
+    return templates
 
+
+def main(argv: list[str] | None = None) -> int:
     paths = [Path(p) for p in (argv if argv is not None else sys.argv[1:])]
     if not paths:
         print("usage: lint_iam_policies.py TRANSLATED.json ...", file=sys.stderr)
         return 2
+    templates = _read_templates(paths)
+    if templates is None:
+        return 2
+
+    from parliament import analyze_policy_string  # type: ignore[import-not-found]
+
     findings = 0
-    for path in paths:
-        policies = iam_policies(json.loads(path.read_text()))
+    for path, template in templates.items():
+        policies = iam_policies(template)
         for location, document in policies:
             policy = analyze_policy_string(json.dumps(document), filepath=f"{path}:{location}")
             for finding in policy.findings:
