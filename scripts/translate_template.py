@@ -52,12 +52,18 @@ class _NoManagedPolicies:
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     """Parse a SAM template, short-form tags (``!Sub``, ``!Ref``...) included."""
+    import yaml  # type: ignore[import-untyped]  # PyYAML, what samtranslator parses with
     from samtranslator.yaml_helper import yaml_parse
 
     try:
         document = yaml_parse(path.read_text())
     except OSError as exc:
         raise TemplateTranslationError(f"cannot read {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        problem = getattr(exc, "problem", None) or "unparsable"
+        raise TemplateTranslationError(f"{path} is not valid YAML ({where}: {problem})") from exc
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
         raise TemplateTranslationError(f"{path} is not a template: it has no Resources section")
     return document

@@ -197,3 +197,12 @@ def test_a_samconfig_override_with_an_unclosed_quote_is_a_template_error(tmp_pat
     # When / Then: a typed error naming the file and section, not shlex's ValueError
     with pytest.raises(TemplateError, match=r"samconfig.toml \[prod\] parameter_overrides"):
         samconfig_parameters("prod", path)
+
+
+def test_a_file_that_is_not_yaml_is_a_template_error(tmp_path: Path) -> None:
+    # Given `make doctor --template` pointed at a file that does not parse
+    path = tmp_path / "t.yaml"
+    path.write_text("Resources: [1\n")
+    # When / Then: named with the line, not a yaml.ScannerError traceback
+    with pytest.raises(TemplateError, match=r"t\.yaml is not valid YAML \(line \d+"):
+        DeployedTemplate.for_environment("dev", template_path=path, samconfig_path=None)
