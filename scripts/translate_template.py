@@ -66,6 +66,14 @@ def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
         raise TemplateTranslationError(f"{path} is not valid YAML ({where}: {problem})") from exc
     if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
         raise TemplateTranslationError(f"{path} is not a template: it has no Resources section")
+    for section in ("Parameters", "Mappings", "Conditions", "Outputs"):
+        if not isinstance(document.get(section) or {}, dict):
+            raise TemplateTranslationError(f"{path}: {section} must be a mapping of names")
+    for logical_id, resource in document["Resources"].items():
+        if not isinstance(resource, dict) or not isinstance(resource.get("Type"), str):
+            raise TemplateTranslationError(
+                f"{path}: resource {logical_id} is not a mapping with a Type"
+            )
     return document
 
 

@@ -206,3 +206,23 @@ def test_a_file_that_is_not_yaml_is_a_template_error(tmp_path: Path) -> None:
     # When / Then: named with the line, not a yaml.ScannerError traceback
     with pytest.raises(TemplateError, match=r"t\.yaml is not valid YAML \(line \d+"):
         DeployedTemplate.for_environment("dev", template_path=path, samconfig_path=None)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("Resources:\n  Topic: 1\n", "resource Topic is not a mapping with a Type"),
+        ("Resources:\n  Topic: {Properties: {}}\n", "resource Topic is not a mapping with a Type"),
+        ("Parameters: 3\nResources:\n  T: {Type: AWS::SNS::Topic}\n", "Parameters must be"),
+    ],
+    ids=["resource-not-a-mapping", "resource-without-type", "parameters-not-a-mapping"],
+)
+def test_a_template_of_the_wrong_shape_is_a_template_error(
+    tmp_path: Path, text: str, named: str
+) -> None:
+    # Given
+    path = tmp_path / "t.yaml"
+    path.write_text(text)
+    # When / Then: named, not an AttributeError from deep inside the resolver
+    with pytest.raises(TemplateError, match=named):
+        DeployedTemplate.for_environment("dev", template_path=path, samconfig_path=None)
