@@ -82,7 +82,7 @@ def samconfig_parameters(environment: str, path: Path = SAMCONFIG_PATH) -> dict[
         return {}
     try:
         config = translate.read_samconfig(path)
-        section = config.get(environment, {}).get("deploy", {}).get("parameters", {})
+        section = translate.deploy_parameters(config, environment, where=path.name) or {}
         overrides = translate.parse_parameter_overrides(
             section.get("parameter_overrides", ""), where=f"{path.name} [{environment}]"
         )

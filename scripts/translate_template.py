@@ -25,6 +25,7 @@ __all__ = [
     "ENVIRONMENTS",
     "TEMPLATE_PATH",
     "TemplateTranslationError",
+    "deploy_parameters",
     "load_template",
     "parse_parameter_overrides",
     "read_samconfig",
@@ -87,14 +88,33 @@ def read_samconfig(path: Path) -> dict[str, Any]:
 
 def samconfig_overrides(environment: str, path: Path = SAMCONFIG_PATH) -> dict[str, str]:
     """``parameter_overrides`` of ``[<environment>.deploy.parameters]`` as a dict."""
-    config = read_samconfig(path)
-    try:
-        raw = config[environment]["deploy"]["parameters"].get("parameter_overrides", "")
-    except KeyError as exc:
+    section = deploy_parameters(read_samconfig(path), environment, where=path.name)
+    if section is None:
         raise TemplateTranslationError(
             f"{path.name} has no [{environment}.deploy.parameters] section"
-        ) from exc
+        )
+    raw = section.get("parameter_overrides", "")
     return parse_parameter_overrides(raw, where=f"{path.name} [{environment}]")
+
+
+def deploy_parameters(
+    config: dict[str, Any], environment: str, *, where: str
+) -> dict[str, Any] | None:
+    """The ``[<environment>.deploy.parameters]`` table of a parsed samconfig, or ``None``.
+
+    A key on the way that holds something other than a table is a
+    :class:`TemplateTranslationError` naming it.
+    """
+    node: Any = config
+    trail: list[str] = []
+    for key in (environment, "deploy", "parameters"):
+        if key not in node:
+            return None
+        node = node[key]
+        trail.append(key)
+        if not isinstance(node, dict):
+            raise TemplateTranslationError(f"{where}: {'.'.join(trail)} must be a table")
+    return dict(node)
 
 
 def parse_parameter_overrides(raw: object, *, where: str) -> dict[str, str]:

@@ -226,3 +226,12 @@ def test_a_template_of_the_wrong_shape_is_a_template_error(
     # When / Then: named, not an AttributeError from deep inside the resolver
     with pytest.raises(TemplateError, match=named):
         DeployedTemplate.for_environment("dev", template_path=path, samconfig_path=None)
+
+
+def test_a_samconfig_key_that_is_not_a_table_is_a_template_error(tmp_path: Path) -> None:
+    # Given `[prod] deploy = "..."` where sam expects [prod.deploy.parameters]
+    path = tmp_path / "samconfig.toml"
+    path.write_text('[prod]\ndeploy = "shop-prod"\n')
+    # When / Then
+    with pytest.raises(TemplateError, match=r"samconfig.toml: prod\.deploy must be a table"):
+        samconfig_parameters("prod", path)
