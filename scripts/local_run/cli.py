@@ -76,7 +76,10 @@ def _summary(
     return EXIT_FAILED
 
 
-def _sigterm(_signum: int, _frame: Any) -> NoReturn:
+def _interrupt(_signum: int, _frame: Any) -> NoReturn:
+    """First Ctrl-C or SIGTERM: unwind (stopping everything); later ones wait for that."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -87,7 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LocalConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    previous = signal.signal(signal.SIGTERM, _sigterm)
+    # Our own handlers, not whatever the process inherited: a second signal during the
+    # clean-up must not kill the process before the servers are stopped.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return run(config, console)
     except KeyboardInterrupt:
@@ -106,4 +111,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return EXIT_FAILED
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
