@@ -232,12 +232,29 @@ def test_reads_invalidations_and_evictions_in_parallel_stay_consistent(
             if value != f"parallel-value-{name}":
                 wrong.append((name, value))
 
-    def invalidator() -> None:
+    def invalidator() -> int:
+        # Paced by the readers, not by the clock, so a loaded machine cannot let it empty
+        # the cache faster than the readers fill it: each single invalidation waits for two
+        # fresh misses (net growth, so the bound is reached), and each invalidate-all waits
+        # for an eviction since the last one.
         i = 0
+        misses_seen = evictions_seen = 0
         while not stop.is_set():
+            stats = secrets.stats()
+            if i % 5 == 4:
+                if stats.evictions <= evictions_seen:
+                    stop.wait(0.0005)
+                    continue
+                evictions_seen = stats.evictions
+                secrets.invalidate()
+            else:
+                if stats.misses < misses_seen + 2:
+                    stop.wait(0.0005)
+                    continue
+                misses_seen = stats.misses
+                secrets.invalidate(names[i % len(names)])
             i += 1
-            secrets.invalidate(None if i % 5 == 0 else names[i % len(names)])
-            stop.wait(0.0005)
+        return i
 
     # When they all run at once
     with ThreadPoolExecutor(max_workers=7) as pool:
@@ -246,10 +263,11 @@ def test_reads_invalidations_and_evictions_in_parallel_stay_consistent(
         for future in readers:
             future.result(timeout=WAIT_S * 6)
         stop.set()
-        churn.result(timeout=WAIT_S)
+        invalidations = churn.result(timeout=WAIT_S)
 
     # Then every read returned its own secret, the bound held, and the counters add up
     assert wrong == []
+    assert invalidations >= 5
     stats = secrets.stats()
     assert stats.entries <= 6
     assert stats.hits + stats.misses == 6 * reads_per_thread
