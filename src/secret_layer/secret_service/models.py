@@ -126,6 +126,29 @@ def _optional_str(doc: dict[str, Any], key: str, secret_id: str | None, kind: st
     return _require_str(doc, key, secret_id, kind)
 
 
+def _host(doc: dict[str, Any], secret_id: str | None) -> str:
+    """The endpoint name alone: no whitespace, scheme, path or ``:port`` suffix.
+
+    Caught here, at read time, rather than as a name-resolution failure at connect.
+    """
+    host = _require_str(doc, "host", secret_id, "database")
+    problem = None
+    if any(ch.isspace() for ch in host):
+        problem = "contains whitespace"
+    elif "://" in host or "/" in host:
+        problem = "contains a scheme or path"
+    elif host.count(":") == 1:  # one colon: 'name:port'; IPv6 literals have several
+        problem = "contains a ':port' suffix; put the port in the 'port' field"
+    if problem is None:
+        return host
+    raise SecretFormatError(
+        f"database secret {secret_id or '?'} field 'host' {problem}; store the bare endpoint "
+        "name (e.g. my-cluster.cluster-abc.eu-west-1.rds.amazonaws.com)",
+        secret_id=secret_id,
+        field="host",
+    )
+
+
 def _port(doc: dict[str, Any], secret_id: str | None) -> int:
     value = doc.get("port", 3306)
     if isinstance(value, str) and value.isdigit():
@@ -200,7 +223,7 @@ class DatabaseCredentials:
                 field="engine",
             )
         return cls(
-            host=_require_str(doc, "host", secret_id, kind),
+            host=_host(doc, secret_id),
             username=_require_str(doc, "username", secret_id, kind),
             password=_require_str(doc, "password", secret_id, kind),
             port=_port(doc, secret_id),
@@ -418,6 +441,7 @@ class ExternalApis:
     """
 
     apis: MappingProxyType[str, ExternalApiCredentials]
+    secret_id: str | None = field(default=None, compare=False)
 
     @classmethod
     def from_secret_string(cls, secret_string: str, *, secret_id: str | None = None) -> Self:
@@ -429,7 +453,7 @@ class ExternalApis:
     def from_mapping(cls, doc: dict[str, Any], *, secret_id: str | None = None) -> Self:
         if "provider" in doc:
             single = ExternalApiCredentials.from_mapping(doc, secret_id=secret_id)
-            return cls(MappingProxyType({single.provider: single}))
+            return cls(MappingProxyType({single.provider: single}), secret_id)
         if not doc:
             raise SecretFormatError(
                 f"external API secret {secret_id or '?'} holds no API; store "
@@ -437,7 +461,7 @@ class ExternalApis:
                 secret_id=secret_id,
             )
         apis = {name: _api_entry(name, entry, secret_id) for name, entry in doc.items()}
-        return cls(MappingProxyType(apis))
+        return cls(MappingProxyType(apis), secret_id)
 
     @classmethod
     def select_from_mapping(
@@ -459,10 +483,15 @@ class ExternalApis:
         return tuple(self.apis)
 
     def __getitem__(self, name: str) -> ExternalApiCredentials:
-        return self.apis[name]
+        """The entry ``name``; a missing one is a :class:`SecretFormatError` naming the others."""
+        return self.select(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.apis
 
     def select(self, name: str | None, *, secret_id: str | None = None) -> ExternalApiCredentials:
         """The entry ``name``; with ``None``, the only entry (an error if there are several)."""
+        secret_id = secret_id or self.secret_id
         if name is None:
             if len(self.apis) == 1:
                 return next(iter(self.apis.values()))

@@ -178,6 +178,28 @@ def test_external_apis_round_trip_by_name() -> None:
     assert API_KEY not in repr(apis)
 
 
+def test_a_missing_api_by_name_is_a_format_error_naming_the_secret_and_its_entries() -> None:
+    # Given a secret holding Bedrock and SES entries
+    document = {
+        "bedrock": {"apiKey": API_KEY, "region": "us-east-1"},
+        "ses": {"username": "u", "password": "p", "region": "eu-west-1"},
+    }
+    apis = ExternalApis.from_secret_string(json.dumps(document), secret_id="ext")
+
+    # When the application asks for an entry it does not hold
+    # Then the typed error names the secret, the entry and what the secret has
+    with pytest.raises(SecretFormatError) as caught:
+        apis["stripe"]
+    assert caught.value.field == "stripe"
+    assert caught.value.secret_id == "ext"
+    assert str(caught.value) == (
+        "external API secret ext has no 'stripe' entry (it has: bedrock, ses); add it to the secret"
+    )
+    # And membership is answered without raising
+    assert "ses" in apis
+    assert "stripe" not in apis
+
+
 def test_a_flat_document_is_one_api_named_after_its_provider() -> None:
     apis = ExternalApis.from_secret_string(json.dumps({"provider": "stripe", "apiKey": API_KEY}))
 
@@ -200,6 +222,32 @@ def test_external_apis_errors_name_the_entry(
         ExternalApis.from_secret_string(json.dumps(document), secret_id="ext")
 
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("host", "problem"),
+    [
+        (" db.example.internal", "contains whitespace"),
+        ("db.example.internal\n", "contains whitespace"),
+        ("mysql://db.example.internal", "contains a scheme or path"),
+        ("db.example.internal/app", "contains a scheme or path"),
+        ("db.example.internal:3306", "contains a ':port' suffix"),
+    ],
+)
+def test_a_host_that_is_not_a_bare_endpoint_name_is_refused_at_read_time(
+    host: str, problem: str
+) -> None:
+    with pytest.raises(SecretFormatError, match=rf"field 'host' {problem}") as caught:
+        DatabaseCredentials.from_secret_string(db_secret(host=host), secret_id="db")
+
+    assert caught.value.field == "host"
+
+
+@pytest.mark.parametrize(
+    "host", ["10.0.0.5", "::1", "fd00::12", "db-1.cluster-x.rds.amazonaws.com"]
+)
+def test_ip_addresses_and_dns_names_are_accepted_as_hosts(host: str) -> None:
+    assert DatabaseCredentials.from_secret_string(db_secret(host=host)).host == host
 
 
 def test_an_empty_string_field_is_called_empty_not_a_wrong_type() -> None:
