@@ -511,6 +511,7 @@ class _RandomKey:
         return _replaced(current, ctx, signingKey=key)
 
     def set(self, ctx: RotationContext) -> str:
+        ctx.require_pending_string()  # out of order (no createSecret) is refused, as for a database
         return "nothing-to-set"
 
     def ready_to_finish(self, ctx: RotationContext) -> None:

@@ -166,6 +166,21 @@ def test_set_secret_before_create_secret_is_refused(rig: Rig, db_secret: SecretU
     assert rig.logs_in(db_secret.username, db_secret.password)
 
 
+def test_set_secret_before_create_secret_is_refused_for_a_random_key_too(rig: Rig) -> None:
+    # Given a JWT secret whose rotation began but whose createSecret never ran
+    doc = {"signingKey": "k" * 64, "rotationStrategy": "random-key"}
+    arn = rig.sm.create_secret(Name="app-test-secret-jwt", SecretString=json.dumps(doc))["ARN"]
+    token = begin_rotation(rig.sm, arn)
+
+    # When setSecret arrives out of order, then it is refused like a database's
+    with pytest.raises(RotationStateError, match="createSecret has not run"):
+        rig.invoke(rotation_event(arn, token, "setSecret"))
+
+    # And nothing moved: AWSCURRENT keeps its key, the token holds only AWSPENDING
+    assert rig.doc(arn) == doc
+    assert staging_labels(rig.sm, arn)[token] == ["AWSPENDING"]
+
+
 # -- bad secret values -----------------------------------------------------------------
 
 PASSWORD = "Sup3r-secret-value-xyz"
