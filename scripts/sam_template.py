@@ -13,6 +13,7 @@ Pure functions over the parsed YAML; no AWS call, no network.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,9 +147,11 @@ class DeployedTemplate:
             {k.removeprefix("parameter:"): v for k, v in config.items() if k.startswith("param")}
         )
         parameters["Environment"] = environment
+        given = dict(overrides or {})
         if app_name:
-            parameters["AppName"] = app_name
-        parameters.update(overrides or {})
+            given.setdefault("AppName", app_name)
+        _check_allowed(template, given)
+        parameters.update(given)
         return cls(
             template=template,
             parameters=parameters,
@@ -322,3 +325,27 @@ class DeployedTemplate:
         if isinstance(resolved, bool):
             return resolved
         return str(resolved).lower() == "true"
+
+
+def _check_allowed(template: dict[str, Any], given: dict[str, str]) -> None:
+    """Refuse a parameter value the template's AllowedPattern/AllowedValues would refuse.
+
+    The check CloudFormation makes at deploy time, made before anything runs, so
+    ``make doctor --app 'My App'`` says what is wrong instead of finding no resources.
+    """
+    specs = template.get("Parameters") or {}
+    for name, value in given.items():
+        spec = specs.get(name)
+        if not isinstance(spec, dict):
+            continue
+        pattern = spec.get("AllowedPattern")
+        if isinstance(pattern, str) and not re.fullmatch(pattern, value):
+            raise TemplateError(
+                f"{name} {value!r} does not match the template's AllowedPattern {pattern}"
+            )
+        allowed = spec.get("AllowedValues")
+        if isinstance(allowed, list) and value not in [str(v) for v in allowed]:
+            raise TemplateError(
+                f"{name} {value!r} is not one of the template's AllowedValues "
+                f"({', '.join(str(v) for v in allowed)})"
+            )

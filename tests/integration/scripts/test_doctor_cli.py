@@ -81,6 +81,18 @@ def test_an_unreadable_template_exits_2(tmp_path: Path, capsys: pytest.CaptureFi
     assert "cannot read" in capsys.readouterr().err
 
 
+def test_an_app_name_the_template_would_refuse_exits_2_before_any_check(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # When the operator mistypes --app (upper case and a space: CloudFormation refuses it)
+    status = main(["--env", "prod", "--app", "My App"])
+    # Then the doctor says so at once, naming the pattern, instead of finding no resources
+    captured = capsys.readouterr()
+    assert status == 2
+    assert "AppName 'My App' does not match the template's AllowedPattern" in captured.err
+    assert captured.out == ""
+
+
 def test_make_doctor_checks_a_moto_server_through_aws_endpoint_url(
     moto_server: MotoServer, region: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -235,3 +235,29 @@ def test_a_samconfig_key_that_is_not_a_table_is_a_template_error(tmp_path: Path)
     # When / Then
     with pytest.raises(TemplateError, match=r"samconfig.toml: prod\.deploy must be a table"):
         samconfig_parameters("prod", path)
+
+
+def test_a_parameter_value_outside_allowed_pattern_or_values_is_a_template_error(
+    tmp_path: Path,
+) -> None:
+    # Given a template constraining two parameters
+    template = tmp_path / "template.yaml"
+    template.write_text(
+        "Parameters:\n"
+        "  Environment: {Type: String, AllowedValues: [dev, prod]}\n"
+        "  AppName: {Type: String, Default: shop, AllowedPattern: '^[a-z][a-z0-9-]{1,30}$'}\n"
+        "  Tier: {Type: String, Default: small, AllowedValues: [small, large]}\n"
+        "Resources: {}\n"
+    )
+
+    def load(**kwargs: Any) -> DeployedTemplate:
+        return DeployedTemplate.for_environment(
+            "dev", template_path=template, samconfig_path=None, **kwargs
+        )
+
+    # Then values the template accepts pass, and the others name the parameter and rule
+    assert load(app_name="shop-2", overrides={"Tier": "large"}).app_name == "shop-2"
+    with pytest.raises(TemplateError, match=r"AppName 'Shop' does not match .*AllowedPattern"):
+        load(app_name="Shop")
+    with pytest.raises(TemplateError, match=r"Tier 'huge' is not one of .*\(small, large\)"):
+        load(overrides={"Tier": "huge"})
