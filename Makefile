@@ -86,6 +86,9 @@ lint: venv $(CHECKOV_VENV)/.installed $(PARLIAMENT_VENV)/.installed ## ruff, myp
 test: lint mariadb ## the README's test command: lint, then pytest on every tier
 	$(PY) -m pytest --cov --cov-report=term --cov-fail-under=$(COVERAGE_FLOOR) $(PYTEST_ARGS)
 
+.PHONY: check
+check: test ## the same as make test (one gate, whatever it is called)
+
 .PHONY: build
 build: $(SAM_VENV)/.installed ## sam build (python3.13), byte-compiled for faster cold starts
 	$(SAM) build --template template.yaml
