@@ -692,8 +692,7 @@ class SecretService:
             return values, failed
         values = {}
         for item in fetched:
-            requested = _match_requested(item, [i for i in chunk if i not in values])
-            if requested is not None:
+            for requested in _ids_answered_by(item, [i for i in chunk if i not in values]):
                 values[requested] = self._store(requested, item, generation).value
         for secret_id in chunk:
             if secret_id not in values and secret_id not in errors:
@@ -873,18 +872,30 @@ def _key_id(key: _Key) -> str:
     return key if isinstance(key, str) else key[0]
 
 
+_ARN_SUFFIX_LENGTH = len("-AbCdEf")  # what Secrets Manager appends to a secret's ARN
+
+
 def _batch_limit() -> int:
     return 20  # BatchGetSecretValue's SecretIdList limit (secret_service.aws.BATCH_LIMIT)
 
 
-def _match_requested(item: FetchedSecret, requested: list[str]) -> str | None:
-    for secret_id in requested:
-        if secret_id in (item.name, item.arn):
-            return secret_id
-    for secret_id in requested:  # a partial ARN (without the random suffix)
-        if secret_id.startswith("arn:") and item.arn.startswith(secret_id):
-            return secret_id
-    return None
+def _ids_answered_by(item: FetchedSecret, requested: list[str]) -> list[str]:
+    """Every requested id that names ``item``: its name, its ARN, or its partial ARN.
+
+    A partial ARN is the ARN without Secrets Manager's ``-`` + 6-character suffix, so
+    ``...:secret:app`` answers to ``...:secret:app-AbCdEf`` but never to the secret
+    ``app-db`` (``...:secret:app-db-XyZaBc``), whatever order the batch answers in.
+    """
+    return [
+        secret_id
+        for secret_id in requested
+        if secret_id in (item.name, item.arn)
+        or (
+            secret_id.startswith("arn:")
+            and len(item.arn) == len(secret_id) + _ARN_SUFFIX_LENGTH
+            and item.arn.startswith(f"{secret_id}-")
+        )
+    ]
 
 
 def _login_differs(a: DatabaseCredentials, b: DatabaseCredentials) -> bool:

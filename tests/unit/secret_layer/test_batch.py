@@ -164,6 +164,38 @@ def test_secrets_asked_by_full_or_partial_arn_are_matched_to_the_answer(
     assert values == {full_arn: value_of("one"), partial_arn: value_of("two")}
 
 
+def test_a_partial_arn_is_not_matched_to_a_secret_whose_name_extends_it(
+    stubbed: Stubbed, clock: FakeClock
+) -> None:
+    # Given "app" and "app-db" asked by partial ARN, and the batch answering "app-db" first
+    client, stubber = stubbed
+    app, app_db = arn_of("app").rsplit("-", 1)[0], arn_of("app-db").rsplit("-", 1)[0]
+    response = batch_response(["app-db", "app"])
+    stubber.add_response("batch_get_secret_value", response, {"SecretIdList": [app, app_db]})
+    secrets = service(client, clock)
+
+    # When they are read together
+    values = secrets.get_many([app, app_db])
+
+    # Then each id gets its own secret's value, and so does the cache
+    assert values == {app: value_of("app"), app_db: value_of("app-db")}
+    assert secrets.get_secret_string(app) == value_of("app")
+
+
+def test_one_answer_for_a_secret_asked_by_name_and_by_arn_fills_both_ids(
+    stubbed: Stubbed, clock: FakeClock
+) -> None:
+    # Given a batch asking for one secret by name and by ARN, answered once
+    client, stubber = stubbed
+    names = ["one", arn_of("one")]
+    stubber.add_response("batch_get_secret_value", batch_response(["one"]), {"SecretIdList": names})
+
+    # When read together, Then both ids get the value and neither is reported missing
+    values = service(client, clock).get_many(names)
+
+    assert values == {"one": value_of("one"), arn_of("one"): value_of("one")}
+
+
 def test_a_throttled_batch_is_retried(stubbed: Stubbed, clock: FakeClock) -> None:
     client, stubber = stubbed
     stubber.add_client_error("batch_get_secret_value", "ThrottlingException", "slow down")
