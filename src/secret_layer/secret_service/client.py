@@ -19,7 +19,9 @@ from secret_service.cache import CacheStats, Counter, Entry, Flight, copy_json, 
 from secret_service.config import RetryPolicy, ServiceConfig, check_range
 from secret_service.errors import (
     DatabaseAuthError,
+    SecretAccessDeniedError,
     SecretConfigError,
+    SecretDecryptionError,
     SecretFormatError,
     SecretNotFoundError,
     SecretServiceError,
@@ -60,6 +62,8 @@ AWSPENDING = "AWSPENDING"
 logger = logging.getLogger("secret_service")
 
 _RETRYABLE = (SecretThrottledError, SecretUnavailableError)
+# "you may not read this": a cached value of that key must not outlive the answer
+_REFUSALS = (SecretNotFoundError, SecretAccessDeniedError, SecretDecryptionError)
 _Model = TypeVar("_Model", DatabaseCredentials, JwtConfig, ExternalApis)
 _Key = str | tuple[str, str]
 _T = TypeVar("_T")
@@ -573,9 +577,17 @@ class SecretService:
                 if entry is not None:
                     return entry, exc
             raise
+        except _REFUSALS:
+            self._forget(key)
+            raise
         finally:
             self._emit("fetch_latency_ms", secret_id, (self._clock() - started) * 1000.0)
         return self._store(key, fetched, generation), None
+
+    def _forget(self, key: _Key) -> None:
+        """Drop a value the API now refuses: never served again, stale or not."""
+        with self._lock:
+            self._entries.pop(key, None)
 
     def _stale_entry(self, key: _Key, secret_id: str, error: SecretServiceError) -> Entry | None:
         now = self._clock()
@@ -694,6 +706,9 @@ class SecretService:
         for item in fetched:
             for requested in _ids_answered_by(item, [i for i in chunk if i not in values]):
                 values[requested] = self._store(requested, item, generation).value
+        for secret_id, error in errors.items():
+            if isinstance(error, _REFUSALS):
+                self._forget(secret_id)
         for secret_id in chunk:
             if secret_id not in values and secret_id not in errors:
                 errors[secret_id] = SecretNotFoundError(

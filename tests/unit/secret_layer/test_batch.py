@@ -12,6 +12,7 @@ from secret_service import (
     SecretConfigError,
     SecretNotFoundError,
     SecretService,
+    SecretThrottledError,
     SecretUnavailableError,
 )
 
@@ -224,6 +225,26 @@ def test_a_failed_batch_serves_stale_values_and_names_the_rest(
     assert caught.value.secret_id == "b"
     assert secrets.stats().stale_served == 1
     assert secrets.get_secret_string("a") == value_of("a")
+
+
+def test_a_secret_the_batch_refuses_is_not_served_stale_later(
+    stubbed: Stubbed, clock: FakeClock
+) -> None:
+    # Given "a" cached and expired, then a batch that reports its access revoked
+    client, stubber = stubbed
+    expect_batch(stubber, ["a"])
+    expect_batch(stubber, ["a"], {"a": "AccessDeniedException"})
+    stubber.add_client_error("batch_get_secret_value", "ThrottlingException", "x", 400)
+    secrets = service(client, clock, ttl_s=10, max_attempts=1)
+    secrets.get_many(["a"])
+    clock.advance(11)
+    with pytest.raises(SecretAccessDeniedError):
+        secrets.get_many(["a"])
+
+    # When the next batch is throttled, Then the revoked value is not served stale
+    with pytest.raises(SecretThrottledError):
+        secrets.get_many(["a"])
+    assert secrets.stats().stale_served == 0
 
 
 def test_the_batch_follows_next_token_pages(stubbed: Stubbed, clock: FakeClock) -> None:

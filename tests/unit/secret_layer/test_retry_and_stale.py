@@ -245,6 +245,49 @@ def test_a_deleted_secret_is_not_served_stale(stubbed: Stubbed, clock: FakeClock
         secrets.get_secret_string("a")
 
 
+@pytest.mark.parametrize(
+    "code", ["AccessDeniedException", "ResourceNotFoundException", "DecryptionFailure"]
+)
+def test_a_value_refused_once_is_not_served_stale_by_a_later_outage(
+    stubbed: Stubbed, clock: FakeClock, code: str
+) -> None:
+    # Given a cached value whose refresh was refused (access revoked, deleted, key off)
+    client, stubber = stubbed
+    stubber.add_response("get_secret_value", get_response("a", VALUE))
+    stubber.add_client_error("get_secret_value", code, "no", http_status_code=400)
+    throttle(stubber)
+    secrets = service(client, clock, ttl_s=60, max_attempts=1)
+    secrets.get_secret_string("a")
+    clock.advance(61)
+    with pytest.raises((SecretAccessDeniedError, SecretNotFoundError, SecretDecryptionError)):
+        secrets.get_secret_string("a")
+
+    # When the next read meets throttling
+    with pytest.raises(SecretThrottledError):
+        secrets.get_secret_string("a")
+
+    # Then the refused value was not served stale, and is no longer held
+    assert secrets.stats().stale_served == 0
+    assert secrets.stats().entries == 0
+
+
+def test_a_forced_read_refused_drops_the_cached_value(stubbed: Stubbed, clock: FakeClock) -> None:
+    # Given a cached, unexpired value, and a forced read that finds the secret deleted
+    client, stubber = stubbed
+    stubber.add_response("get_secret_value", get_response("a", VALUE))
+    stubber.add_client_error("get_secret_value", "ResourceNotFoundException", "gone")
+    stubber.add_client_error("get_secret_value", "ResourceNotFoundException", "gone")
+    secrets = service(client, clock)
+    secrets.get_secret_string("a")
+    with pytest.raises(SecretNotFoundError):
+        secrets.get_secret_string("a", force_refresh=True)
+
+    # When it is read without forcing, Then the deletion holds: the API is asked again
+    with pytest.raises(SecretNotFoundError):
+        secrets.get_secret_string("a")
+    assert secrets.stats().entries == 0
+
+
 def test_full_jitter_delays_stay_under_the_exponential_ceiling() -> None:
     policy = RetryPolicy(base_delay_s=0.1, max_delay_s=0.5)
 
