@@ -87,12 +87,17 @@ REQUEST_CODES = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class FetchedSecret:
-    """One secret version as Secrets Manager returned it. ``secret_string`` hides itself."""
+    """One secret version as Secrets Manager returned it. ``secret_string`` hides itself.
+
+    In a batch, a version this layer cannot use (one that stores only SecretBinary) is
+    returned with ``error`` set and an empty ``secret_string``, so that it fails alone.
+    """
 
     secret_string: str
     arn: str
     name: str
     version_id: str
+    error: SecretFormatError | None = None
 
     def __repr__(self) -> str:
         return f"FetchedSecret(name={self.name!r}, version_id={self.version_id!r})"
@@ -178,7 +183,7 @@ def batch_get_secret_values(
             response = client.batch_get_secret_value(**kwargs)
         except Exception as exc:
             raise translate(exc, secret_id=", ".join(secret_ids)) from exc
-        found.extend(_fetched(item, item.get("Name", "?")) for item in response["SecretValues"])
+        found.extend(_batch_item(item) for item in response["SecretValues"])
         for item in response.get("Errors", []):
             failed_id = item.get("SecretId", "?")
             code = item.get("ErrorCode", "Unknown")
@@ -188,6 +193,19 @@ def batch_get_secret_values(
         if not token:
             return found, errors
         kwargs["NextToken"] = token
+
+
+def _batch_item(item: Any) -> FetchedSecret:
+    try:
+        return _fetched(item, item.get("Name", "?"))
+    except SecretFormatError as exc:  # this secret alone: the rest of the batch is good
+        return FetchedSecret(
+            secret_string="",
+            arn=item.get("ARN", ""),
+            name=item.get("Name", ""),
+            version_id=item.get("VersionId", ""),
+            error=exc,
+        )
 
 
 def _fetched(response: Any, secret_id: str) -> FetchedSecret:

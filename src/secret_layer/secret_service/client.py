@@ -705,7 +705,12 @@ class SecretService:
         values = {}
         for item in fetched:
             for requested in _ids_answered_by(item, [i for i in chunk if i not in values]):
-                values[requested] = self._store(requested, item, generation).value
+                if item.error is None:
+                    values[requested] = self._store(requested, item, generation).value
+                else:
+                    errors[requested] = _copy_with_message(
+                        item.error, str(item.error), secret_id=requested
+                    )
         for secret_id, error in errors.items():
             if isinstance(error, _REFUSALS):
                 self._forget(secret_id)

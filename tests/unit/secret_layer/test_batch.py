@@ -10,6 +10,7 @@ from tests.unit.secret_layer.support import arn_of, get_response
 from secret_service import (
     SecretAccessDeniedError,
     SecretConfigError,
+    SecretFormatError,
     SecretNotFoundError,
     SecretService,
     SecretThrottledError,
@@ -245,6 +246,29 @@ def test_a_secret_the_batch_refuses_is_not_served_stale_later(
     with pytest.raises(SecretThrottledError):
         secrets.get_many(["a"])
     assert secrets.stats().stale_served == 0
+
+
+def test_a_binary_secret_in_a_batch_fails_alone_and_the_others_are_cached(
+    stubbed: Stubbed, clock: FakeClock
+) -> None:
+    # Given a batch of three where "blob" stores only SecretBinary
+    client, stubber = stubbed
+    names = ["ok1", "blob", "ok2"]
+    response = batch_response(names)
+    blob = next(item for item in response["SecretValues"] if item["Name"] == "blob")
+    del blob["SecretString"]
+    blob["SecretBinary"] = b"\x00\x01"
+    stubber.add_response("batch_get_secret_value", response, {"SecretIdList": names})
+    secrets = service(client, clock)
+
+    # When they are read together
+    with pytest.raises(SecretFormatError) as caught:
+        secrets.get_many(names)
+
+    # Then the error names "blob" and SecretString, and the two others are cached
+    assert (caught.value.secret_id, caught.value.field) == ("blob", "SecretString")
+    assert secrets.stats().errors == 1
+    assert secrets.get_many(["ok1", "ok2"]) == {"ok1": value_of("ok1"), "ok2": value_of("ok2")}
 
 
 def test_the_batch_follows_next_token_pages(stubbed: Stubbed, clock: FakeClock) -> None:
