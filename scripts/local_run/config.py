@@ -128,7 +128,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--db-host", help="your MySQL host (default: a throwaway MariaDB)")
     parser.add_argument("--db-port", type=_port, help="your MySQL port (default: 3306)")
     parser.add_argument(
-        "--db-admin-user", help="a user with CREATE, CREATE USER and GRANT OPTION (default: admin)"
+        "--db-admin-user",
+        help=(
+            "a user with CREATE USER and ALL PRIVILEGES WITH GRANT OPTION on new databases, "
+            "e.g. the master user; alternating-users: also SELECT on mysql.* (default: admin)"
+        ),
     )
     parser.add_argument("--db-ca", help="PEM bundle that verifies your server's certificate")
     parser.add_argument("--verbose", "-v", action="store_true", help="print the functions' logs")

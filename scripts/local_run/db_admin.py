@@ -7,7 +7,6 @@ failure is a typed error that says what to check.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -51,38 +50,95 @@ class DatabaseAdmin:
         return True
 
     def create_app_user(self, *, username: str, password: str, database: str) -> None:
-        """Create the database and its user; on a refusal, undo what was made and raise.
+        """Create the user and its database; on a refusal, undo what was made and raise.
 
-        Raises :class:`DatabaseError` naming the MySQL error number and the privileges
-        the admin needs (the server's text is left out: it can quote the statement).
+        The database comes last: an admin refused the GRANT has then made only a user,
+        which ``CREATE USER`` also lets it drop. Raises :class:`DatabaseError` naming the
+        MySQL error number and the privileges the admin needs (the server's text is left
+        out: it can quote the statement), and anything the undo could not drop.
         """
         import pymysql
 
         from secret_service.errors import DatabaseError
 
+        made: list[str] = []
         try:
             with self.connect() as conn, conn.cursor() as cur:
-                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
                 cur.execute(
                     "CREATE USER IF NOT EXISTS %s@'%%' IDENTIFIED BY %s", (username, password)
                 )
+                made.append("user")
                 cur.execute("ALTER USER %s@'%%' IDENTIFIED BY %s", (username, password))
                 cur.execute(f"GRANT ALL PRIVILEGES ON `{database}`.* TO %s@'%%'", (username,))
                 cur.execute("ALTER USER %s@'%%' REQUIRE SSL", (username,))
+                cur.execute(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+                made.append("database")
         except pymysql.err.MySQLError as exc:
-            with contextlib.suppress(Exception):  # leave nothing half made behind
-                self.drop_app_user(username=username, database=database)
             code = exc.args[0] if exc.args else "?"
-            raise DatabaseError(
+            message = (
                 f"the admin user {self.user!r} could not create the user {username!r} and the "
-                f"database {database!r} (MySQL {code}); the admin needs CREATE, CREATE USER "
-                "and GRANT OPTION",
-                code=str(code),
-            ) from None  # the server's message can quote the statement, password included
+                f"database {database!r} (MySQL {code}); the admin needs CREATE USER and ALL "
+                f"PRIVILEGES on {database!r} WITH GRANT OPTION (the cluster's master user has "
+                "them; see docs/operations.md, Rehearse first)"
+            )
+            try:
+                if made:
+                    self.drop_app_user(
+                        username=username,
+                        database=database,
+                        drop_database="database" in made,
+                        drop_clone=False,
+                    )
+            except DatabaseError as undo:
+                message += f"; {undo}"
+            raise DatabaseError(message, code=str(code)) from None  # no statement quoted
 
-    def drop_app_user(self, *, username: str, database: str) -> None:
-        """Drop the user, its alternating-users clone and its database."""
-        with self.connect() as conn, conn.cursor() as cur:
-            for user in (username, f"{username}_clone"):
-                cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
-            cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
+    def drop_app_user(
+        self,
+        *,
+        username: str,
+        database: str,
+        drop_database: bool = True,
+        drop_clone: bool = True,
+    ) -> None:
+        """Drop the user, its alternating-users clone and its database.
+
+        Each is tried even if another fails; raises :class:`DatabaseError` naming what
+        is left and the statements that drop it.
+        """
+        import pymysql
+
+        from secret_service.errors import DatabaseError
+
+        users = [username, f"{username}_clone"] if drop_clone else [username]
+        statements: list[tuple[str, str, tuple[str, ...] | None]] = [
+            (f"DROP USER IF EXISTS '{user}'@'%'", "DROP USER IF EXISTS %s@'%%'", (user,))
+            for user in users
+        ]
+        if drop_database:
+            statements.append(
+                (
+                    f"DROP DATABASE IF EXISTS `{database}`",
+                    f"DROP DATABASE IF EXISTS `{database}`",
+                    None,
+                )
+            )
+        left: list[str] = []
+        code = "?"
+        try:
+            with self.connect() as conn, conn.cursor() as cur:
+                for shown, sql, args in statements:
+                    try:
+                        cur.execute(sql, args)
+                    except pymysql.err.MySQLError as exc:  # its text is not kept
+                        code = str(exc.args[0] if exc.args else "?")
+                        left.append(shown)
+        except DatabaseError as exc:  # the admin could not log in again
+            code = exc.code or "?"
+            left = [shown for shown, _, _ in statements]
+        if left:
+            raise DatabaseError(
+                f"left behind on {self.host}:{self.port} (MySQL {code}): drop it as a user "
+                f"who may: {'; '.join(left)}",
+                code=code,
+            )

@@ -27,6 +27,8 @@ from scripts.local_run.world import LocalWorld
 from harness.secret_checks import assert_no_secret_in
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from harness.mariadb import MariaDBServer
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -319,3 +321,95 @@ def test_an_admin_without_the_privileges_is_a_typed_error_and_leaves_nothing(
         cur.execute("SHOW DATABASES LIKE 'sg\\_rehearsal\\_%'")
         assert cur.fetchall() == ()
     assert_no_secret_in_run({weak_password}, run.out, run.err, run.logs)
+
+
+def rehearsal_leftovers(mariadb: MariaDBServer) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """The rehearsal users and databases on the server, then dropped (so no test inherits)."""
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SELECT user FROM mysql.user WHERE user LIKE 'sg\\_rehearsal\\_%'")
+        users = cur.fetchall()
+        cur.execute("SHOW DATABASES LIKE 'sg\\_rehearsal\\_%'")
+        databases = cur.fetchall()
+        for (user,) in users:
+            cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+        for (database,) in databases:
+            cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
+    return users, databases
+
+
+@contextlib.contextmanager
+def admin_with(mariadb: MariaDBServer, *grants: str) -> Iterator[tuple[str, str]]:
+    """A login on "your" MySQL holding ``grants`` (``{user}`` stands for it), dropped after."""
+    user, password = f"dba_{os.getpid()}", "dba-Admin-Passw0rd-4"
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (user, password))
+        for grant in grants:
+            cur.execute(grant.format(user=f"`{user}`@'%'"))
+    try:
+        yield user, password
+    finally:
+        with mariadb.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("DROP USER IF EXISTS %s@'%%'", (user,))
+
+
+def test_an_admin_that_can_create_but_not_drop_is_told_what_it_needs_and_leaves_nothing(
+    mariadb: MariaDBServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given "your" MySQL and an admin with CREATE, CREATE USER and GRANT OPTION, no DROP
+    with admin_with(mariadb, "GRANT CREATE, CREATE USER ON *.* TO {user} WITH GRANT OPTION") as (
+        user,
+        password,
+    ):
+        monkeypatch.setenv(ADMIN_PASSWORD_VARIABLE, password)
+        args = ["--db-host", mariadb.host, "--db-port", str(mariadb.port),
+                "--db-admin-user", user, "--db-ca", mariadb.ca_path]  # fmt: skip
+        # When
+        run = run_make_local(args)
+        left = rehearsal_leftovers(mariadb)
+    # Then the error names the privileges really needed; no user, no database is left
+    assert run.status == 1, run.out
+    assert "CREATE USER and ALL PRIVILEGES" in run.err
+    assert "WITH GRANT OPTION" in run.err
+    assert left == ((), ())
+    assert_no_secret_in_run({password}, run.out, run.err, run.logs)
+
+
+def test_an_admin_with_the_privileges_the_error_names_can_rehearse(
+    mariadb: MariaDBServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an admin holding what docs/operations.md asks for (not the cluster's master)
+    with admin_with(
+        mariadb,
+        "GRANT CREATE USER ON *.* TO {user}",
+        "GRANT ALL PRIVILEGES ON `sg%`.* TO {user} WITH GRANT OPTION",
+    ) as (user, password):
+        monkeypatch.setenv(ADMIN_PASSWORD_VARIABLE, password)
+        args = ["--db-host", mariadb.host, "--db-port", str(mariadb.port),
+                "--db-admin-user", user, "--db-ca", mariadb.ca_path]  # fmt: skip
+        # When
+        run = run_make_local(args)
+        left = rehearsal_leftovers(mariadb)
+    # Then
+    assert run.status == 0, run.out + run.err
+    assert left == ((), ())
+
+
+def test_an_undo_the_admin_cannot_finish_names_what_is_left_and_how_to_drop_it(
+    mariadb: MariaDBServer,
+) -> None:
+    # Given a rehearsal user and database, and an admin who may drop users but not databases
+    from scripts.local_run.db_admin import DatabaseAdmin
+
+    from secret_service.errors import DatabaseError
+
+    name = f"sg_rehearsal_undo{os.getpid()}"
+    mariadb.create_database_user(database=name, username=name, password="undo-Passw0rd-5x")
+    with admin_with(mariadb, "GRANT CREATE USER ON *.* TO {user}") as (user, password):
+        admin = DatabaseAdmin(mariadb.host, mariadb.port, user, password, mariadb.ca_path)
+        # When
+        with pytest.raises(DatabaseError) as caught:
+            admin.drop_app_user(username=name, database=name)
+    left = rehearsal_leftovers(mariadb)
+    # Then the user went; the database is named with the statement that drops it
+    assert f"DROP DATABASE IF EXISTS `{name}`" in str(caught.value)
+    assert left == ((), ((name,),))
