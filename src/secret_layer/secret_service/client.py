@@ -318,14 +318,32 @@ class SecretService:
         missing AWSPREVIOUS costs one call per version, not one per request.
         """
         entry = self._entry(secret_id, AWSCURRENT, False)
-        keys = entry.views.get(_JwtVerificationKeys)
-        if keys is None:
-            current = self._view(JwtConfig, entry, secret_id)
-            keys = entry.views[_JwtVerificationKeys] = (
-                current,
-                *self._previous_jwt(secret_id, current),
+        cached: tuple[tuple[JwtConfig, ...], float | None] | None = entry.views.get(  # type: ignore[assignment]
+            _JwtVerificationKeys
+        )
+        if cached is not None and (cached[1] is None or self._clock() < cached[1]):
+            return cached[0]
+        current = self._view(JwtConfig, entry, secret_id)
+        retry_at = None
+        try:
+            previous = self._previous_jwt(secret_id, current)
+        except _RETRYABLE as exc:
+            # AWSPREVIOUS only lets older tokens verify: an outage of it must not stop
+            # the current key from verifying. Asked again after stale_retry_s.
+            previous = ()
+            retry_at = self._clock() + self._stale_retry_s
+            logger.warning(
+                "previous JWT version unavailable, verifying with the current key only",
+                extra={
+                    "secret_id": secret_id,
+                    "version_stage": AWSPREVIOUS,
+                    "error_code": exc.code,
+                    "retry_in_s": self._stale_retry_s,
+                },
             )
-        return keys  # type: ignore[return-value]
+        keys = (current, *previous)
+        entry.views[_JwtVerificationKeys] = (keys, retry_at)
+        return keys
 
     def _previous_jwt(self, secret_id: str, current: JwtConfig) -> tuple[JwtConfig, ...]:
         previous_entry = self._optional_entry(secret_id, AWSPREVIOUS)

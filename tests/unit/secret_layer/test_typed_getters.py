@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 import pytest
-from tests.unit.secret_layer.support import create_secret, put_value
+from tests.unit.secret_layer.support import create_secret, get_response, put_value
 
 from secret_service import (
     DatabaseCredentials,
@@ -17,13 +17,23 @@ from secret_service import (
 )
 
 if TYPE_CHECKING:
+    from botocore.stub import Stubber
     from mypy_boto3_secretsmanager import SecretsManagerClient
+    from tests.unit.secret_layer.logcheck import LineCapture
     from tests.unit.secret_layer.support import FakeClock
+
+    Stubbed = tuple[SecretsManagerClient, Stubber]
 
 DB_PASSWORD = "typed-db-Pw-0a9c!"
 KEY_V1 = "jwt-key-v1-" + "a" * 40
 KEY_V2 = "jwt-key-v2-" + "b" * 40
 KEY_V3 = "jwt-key-v3-" + "c" * 40
+
+
+def jwt_doc(key: str) -> str:
+    return json.dumps({"signingKey": key})
+
+
 DB_SECRET = {
     "engine": "mysql",
     "host": "db.cluster.internal",
@@ -165,6 +175,44 @@ def test_a_malformed_previous_jwt_version_is_ignored(sm: SecretsManagerClient) -
     keys = SecretService(sm).get_jwt_verification_keys("app/jwt")
 
     assert [k.signing_key for k in keys] == [KEY_V2]
+
+
+def test_a_throttled_previous_jwt_version_leaves_the_current_key_usable(
+    stubbed: Stubbed, clock: FakeClock, layer_logs: LineCapture
+) -> None:
+    # Given AWSCURRENT readable and AWSPREVIOUS throttled on every attempt
+    client, stubber = stubbed
+    stubber.add_response("get_secret_value", get_response("app/jwt", jwt_doc(KEY_V2)))
+    stubber.add_client_error("get_secret_value", "ThrottlingException", "slow", 400)
+    secrets = SecretService(client, clock=clock, sleep=clock.sleep, max_attempts=1, stale_retry_s=5)
+
+    # When the verification keys are asked for
+    keys = secrets.get_jwt_verification_keys("app/jwt")
+
+    # Then the current key is returned (tokens it signed verify), with one warning
+    assert [k.signing_key for k in keys] == [KEY_V2]
+    assert sum("previous JWT version unavailable" in line for line in layer_logs.lines) == 1
+
+
+def test_after_a_throttled_previous_jwt_version_it_is_asked_again_later(
+    stubbed: Stubbed, clock: FakeClock
+) -> None:
+    # Given AWSPREVIOUS throttled once, then readable
+    client, stubber = stubbed
+    stubber.add_response("get_secret_value", get_response("app/jwt", jwt_doc(KEY_V2)))
+    stubber.add_client_error("get_secret_value", "ThrottlingException", "slow", 400)
+    stubber.add_response("get_secret_value", get_response("app/jwt", jwt_doc(KEY_V1)))
+    secrets = SecretService(client, clock=clock, sleep=clock.sleep, max_attempts=1, stale_retry_s=5)
+    secrets.get_jwt_verification_keys("app/jwt")
+
+    # When asked again within stale_retry_s, then after it
+    within = secrets.get_jwt_verification_keys("app/jwt")
+    clock.advance(5.1)
+    after = secrets.get_jwt_verification_keys("app/jwt")
+
+    # Then no call is made within it, and the previous key is back after it
+    assert [k.signing_key for k in within] == [KEY_V2]
+    assert [k.signing_key for k in after] == [KEY_V2, KEY_V1]
 
 
 @pytest.mark.parametrize(
