@@ -147,19 +147,29 @@ def lambda_handler(
     )
     logger.info("canary run started", extra=_trigger(event))
 
-    discover: Callable[[], Sequence[str]] | None = None
-    if config.secret_tag_key is not None:
-        tag_key, tag_value = config.secret_tag_key, config.secret_tag_value
-
-        def discover() -> Sequence[str]:
-            return discover_secret_ids(runtime.client, tag_key=tag_key, tag_value=tag_value)
-
     secret_count = len({*config.secret_ids, *filter(None, [config.database_secret_id])})
     needed_s = config.run_budget_s(secret_count)
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     # Without a Lambda context (a run by hand, `lambda_handler(event, None)`): the run's
     # own budget, so every check gets its full timeouts.
     remaining_ms = float(remaining()) if callable(remaining) else needed_s * 1000.0
+
+    discover: Callable[[], Sequence[str]] | None = None
+    if config.secret_tag_key is not None:
+        tag_key, tag_value = config.secret_tag_key, config.secret_tag_value
+        discovery_limit_s = config.discovery_time_limit_s(
+            remaining_ms, configured_count=secret_count
+        )
+
+        def discover() -> Sequence[str]:
+            return discover_secret_ids(
+                runtime.client,
+                tag_key=tag_key,
+                tag_value=tag_value,
+                time_limit_s=discovery_limit_s,
+                clock=clock,
+            )
+
     if remaining_ms < needed_s * 1000.0:
         logger.warning(
             "canary time budget short",

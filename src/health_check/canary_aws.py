@@ -8,6 +8,7 @@ secrets by tag. AWS failures are translated by the layer's one translator
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,16 +19,18 @@ from secret_service.aws import translate
 from secret_service.errors import SecretConfigError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 __all__ = [
-    "MAX_DISCOVERY_PAGES",
+    "MAX_DISCOVERED_SECRETS",
     "DescribeRotationMetadata",
     "discover_secret_ids",
     "make_secretsmanager_client",
 ]
 
-MAX_DISCOVERY_PAGES = 10  # 100 secrets a page: 1000 secrets, and a bounded number of calls
+MAX_DISCOVERED_SECRETS = 1000  # more than one run can check in a Lambda's time
 
 
 def make_secretsmanager_client(
@@ -85,36 +88,59 @@ class DescribeRotationMetadata:
 
 
 def discover_secret_ids(
-    client: SecretsManagerClient, *, tag_key: str, tag_value: str | None
+    client: SecretsManagerClient,
+    *,
+    tag_key: str,
+    tag_value: str | None,
+    time_limit_s: float,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[str]:
     """The ARNs of the secrets tagged ``tag_key`` (= ``tag_value`` when given).
 
-    At most :data:`MAX_DISCOVERY_PAGES` pages: more matches raise
-    :class:`SecretConfigError` rather than silently leaving secrets unchecked.
+    Follows ``NextToken`` to the end: for a filtered list Secrets Manager may answer
+    pages with few or no secrets while more are to come (the pages of a large account),
+    so the number of pages says nothing about the number of matches. Two bounds, each a
+    :class:`SecretConfigError` rather than a silently partial list: more than
+    :data:`MAX_DISCOVERED_SECRETS` matches, and pages still coming after
+    ``time_limit_s`` (no page is asked for after that).
 
     ListSecrets' ``tag-key`` and ``tag-value`` filters match independently (a key on one
-    tag, a value on another), so the exact pair is checked on the returned tags.
+    tag, a value on another) and by prefix, so the exact pair is checked on the
+    returned tags.
     """
     filters: list[Any] = [{"Key": "tag-key", "Values": [tag_key]}]
     if tag_value is not None:
         filters.append({"Key": "tag-value", "Values": [tag_value]})
+    tag = tag_key if tag_value is None else f"{tag_key}={tag_value}"
     kwargs: dict[str, Any] = {"Filters": filters, "MaxResults": 100}
     found: list[str] = []
-    for _page in range(MAX_DISCOVERY_PAGES):
+    started = clock()
+    pages = 0
+    while True:
         try:
             response = client.list_secrets(**kwargs)
         except Exception as exc:
             raise translate(exc, secret_id=f"tag {tag_key}") from exc
+        pages += 1
         for entry in response.get("SecretList", []):
             tags = {tag.get("Key"): tag.get("Value") for tag in entry.get("Tags", [])}
             if tag_key in tags and (tag_value is None or tags[tag_key] == tag_value):
                 found.append(entry["ARN"])
+        if len(found) > MAX_DISCOVERED_SECRETS:
+            raise SecretConfigError(
+                f"more than {MAX_DISCOVERED_SECRETS} secrets match tag {tag}; one run cannot "
+                "check them all in time: narrow discovery with SECRET_TAG_VALUE or a more "
+                "specific SECRET_TAG_KEY"
+            )
         token = response.get("NextToken")
         if not token:
             return found
+        elapsed_s = clock() - started
+        if elapsed_s >= time_limit_s:
+            raise SecretConfigError(
+                f"ListSecrets still had more pages after {pages} pages in {elapsed_s:.1f} s "
+                f"({len(found)} secrets match tag {tag} so far; a large account's filtered "
+                "list comes in sparse pages): list the secrets in SECRET_IDS instead of "
+                "discovering them, or raise the function's timeout"
+            )
         kwargs["NextToken"] = token
-    raise SecretConfigError(
-        f"more than {MAX_DISCOVERY_PAGES * 100} secrets match tag {tag_key}; one run cannot "
-        "check them all in time: narrow discovery with SECRET_TAG_VALUE or a more specific "
-        "SECRET_TAG_KEY"
-    )

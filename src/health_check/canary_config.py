@@ -91,6 +91,17 @@ class CanaryConfig:
         reserve_ms = min(float(self.deadline_reserve_ms), remaining_ms / 5.0)
         return max(0.0, (remaining_ms - reserve_ms) / 1000.0)
 
+    def discovery_time_limit_s(self, remaining_ms: float, *, configured_count: int) -> float:
+        """How long tag discovery may page through ListSecrets.
+
+        The run's deadline minus the rounds of checks the configured secrets need (at
+        least one round, for what discovery finds), and never less than a quarter of
+        the deadline: a Lambda too short for its checks still discovers.
+        """
+        deadline_s = self.deadline_s(remaining_ms)
+        checks_s = self.run_budget_s(configured_count) - self.deadline_reserve_ms / 1000.0
+        return max(deadline_s / 4.0, deadline_s - checks_s)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> CanaryConfig:
         """Read and validate every variable; raise naming the first bad one."""

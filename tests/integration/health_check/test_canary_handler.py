@@ -372,3 +372,33 @@ def test_a_failed_discovery_still_checks_the_configured_secrets_and_says_so(
     _, logs = stdout_documents(capsys.readouterr().out)
     [failed] = [line for line in logs if line["message"] == "secret discovery failed"]
     assert (failed["level"], failed["error"]) == ("WARNING", "SecretAccessDeniedError")
+
+
+def test_a_discovery_whose_pages_never_end_stops_in_time_and_says_how_far_it_got(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+    boto3_session: boto3.Session,
+) -> None:
+    # Given ListSecrets answers a filtered list with empty pages that always say "more"
+    # (as it may for a large account), and a configured secret that is readable
+    secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)
+
+    def endless(**_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        parsed = {"SecretList": [], "NextToken": "more", "ResponseMetadata": {}}
+        return AWSResponse("https://secretsmanager.invalid", 200, {}, None), parsed
+
+    boto3_session.events.register("before-call.secrets-manager.ListSecrets", endless)
+    canary_env(SECRET_IDS=JWT, SECRET_TAG_KEY="goal-mandala:canary")
+
+    # When the canary runs with 2 s of Lambda time
+    summary = canary.lambda_handler(scheduled_event(), FakeLambdaContext(timeout_ms=2000))
+
+    # Then discovery gave up within its share of the run, without claiming a match count
+    # it never saw, and the configured secret was still checked
+    assert summary["discovery"]["error"] == "SecretConfigError"
+    message = summary["discovery"]["error_message"]
+    assert "0 secrets match tag goal-mandala:canary so far" in message
+    assert "more than 1000" not in message
+    assert [(e["secret_name"], e["ok"]) for e in summary["secrets"]] == [(JWT, True)]
+    assert summary["deadline_exceeded"] is False

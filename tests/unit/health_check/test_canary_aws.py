@@ -9,7 +9,7 @@ import pytest
 from botocore.stub import Stubber
 
 from canary_aws import (
-    MAX_DISCOVERY_PAGES,
+    MAX_DISCOVERED_SECRETS,
     DescribeRotationMetadata,
     discover_secret_ids,
     make_secretsmanager_client,
@@ -125,7 +125,7 @@ def test_discovery_filters_by_tag_follows_pages_and_keeps_only_the_exact_pair(
         {"Filters": filters, "MaxResults": 100, "NextToken": "page-2"},
     )
 
-    found = discover_secret_ids(client, tag_key="canary", tag_value="on")
+    found = discover_secret_ids(client, tag_key="canary", tag_value="on", time_limit_s=60.0)
 
     assert found == [f"{ARN}a-AbC123", f"{ARN}c-AbC123"]
 
@@ -139,7 +139,7 @@ def test_discovery_by_key_alone_takes_any_value(
         {"Filters": [{"Key": "tag-key", "Values": ["canary"]}], "MaxResults": 100},
     )
 
-    assert discover_secret_ids(client, tag_key="canary", tag_value=None) == [
+    assert discover_secret_ids(client, tag_key="canary", tag_value=None, time_limit_s=60.0) == [
         f"{ARN}a-AbC123",
         f"{ARN}b-AbC123",
     ]
@@ -149,26 +149,83 @@ def test_a_discovery_failure_is_a_typed_error(client: SecretsManagerClient, stub
     stub.add_client_error("list_secrets", service_error_code="ThrottlingException")
 
     with pytest.raises(SecretThrottledError):
-        discover_secret_ids(client, tag_key="canary", tag_value=None)
+        discover_secret_ids(client, tag_key="canary", tag_value=None, time_limit_s=60.0)
 
 
-def test_discovery_beyond_its_page_limit_fails_instead_of_silently_dropping_secrets(
+def list_page(
+    stub: Stubber, page: int, secrets: list[dict[str, object]], *, last: bool = False
+) -> None:
+    """Stub ListSecrets page ``page`` (0-based) of a discovery by the tag key ``canary``."""
+    params: dict[str, object] = {
+        "Filters": [{"Key": "tag-key", "Values": ["canary"]}],
+        "MaxResults": 100,
+    }
+    if page:
+        params["NextToken"] = f"page-{page}"
+    response: dict[str, object] = {"SecretList": secrets}
+    if not last:
+        response["NextToken"] = f"page-{page + 1}"
+    stub.add_response("list_secrets", response, params)
+
+
+class StepClock:
+    """A clock that moves ``step_s`` every time it is read."""
+
+    def __init__(self, step_s: float) -> None:
+        self.now = 0.0
+        self.step_s = step_s
+
+    def __call__(self) -> float:
+        self.now += self.step_s
+        return self.now
+
+
+def test_sparse_pages_of_a_large_account_are_followed_to_the_end(
     client: SecretsManagerClient, stub: Stubber
 ) -> None:
-    # Given every page says there is another one
-    for page in range(MAX_DISCOVERY_PAGES):
-        params: dict[str, object] = {
-            "Filters": [{"Key": "tag-key", "Values": ["canary"]}],
-            "MaxResults": 100,
-        }
-        if page:
-            params["NextToken"] = f"page-{page}"
-        stub.add_response(
-            "list_secrets",
-            {"SecretList": [entry(f"s{page}", canary="on")], "NextToken": f"page-{page + 1}"},
-            params,
-        )
+    # Given an account so large that ListSecrets answers a filtered list in 30 pages,
+    # most of them empty (the API may, even with more results to come)
+    for page in range(29):
+        list_page(stub, page, [entry(f"s{page}", canary="on")] if page % 10 == 0 else [])
+    list_page(stub, 29, [entry("last", canary="on")], last=True)
+
+    # When the canary discovers its secrets with time to spare
+    found = discover_secret_ids(client, tag_key="canary", tag_value=None, time_limit_s=60.0)
+
+    # Then it has every match, not a "more than 1000 secrets match" failure
+    assert found == [f"{ARN}{name}-AbC123" for name in ("s0", "s10", "s20", "last")]
+
+
+def test_more_matches_than_one_run_can_check_fail_instead_of_silently_dropping_secrets(
+    client: SecretsManagerClient, stub: Stubber
+) -> None:
+    # Given full pages of matches, more than MAX_DISCOVERED_SECRETS in all
+    pages = MAX_DISCOVERED_SECRETS // 100 + 1
+    for page in range(pages):
+        list_page(stub, page, [entry(f"s{page}-{i}", canary="on") for i in range(100)])
 
     # Then discovery refuses to report a partial list, and says how to narrow it
-    with pytest.raises(SecretConfigError, match="SECRET_TAG_VALUE"):
-        discover_secret_ids(client, tag_key="canary", tag_value=None)
+    with pytest.raises(SecretConfigError, match="more than 1000 secrets match") as caught:
+        discover_secret_ids(client, tag_key="canary", tag_value=None, time_limit_s=60.0)
+    assert "SECRET_TAG_VALUE" in str(caught.value)
+
+
+def test_discovery_that_outlasts_its_time_limit_fails_saying_how_far_it_got(
+    client: SecretsManagerClient, stub: Stubber
+) -> None:
+    # Given every page says there is another one, and each call takes 1 s
+    for page in range(5):
+        list_page(stub, page, [entry(f"s{page}", canary="on")])
+
+    # When discovery may take 5 s
+    with pytest.raises(SecretConfigError) as caught:
+        discover_secret_ids(
+            client, tag_key="canary", tag_value=None, time_limit_s=5.0, clock=StepClock(1.0)
+        )
+
+    # Then it stops there, and says what it saw, not that too many secrets match
+    message = str(caught.value)
+    assert "5 pages" in message
+    assert "5 secrets match" in message
+    assert "more than 1000" not in message
+    assert "SECRET_IDS" in message

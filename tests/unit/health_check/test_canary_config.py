@@ -167,3 +167,25 @@ def test_the_deadline_keeps_a_reserve_for_publishing(remaining_ms: int, deadline
     config = CanaryConfig.from_env(env())
 
     assert config.deadline_s(remaining_ms) == pytest.approx(deadline_s)
+
+
+@pytest.mark.parametrize(
+    ("remaining_ms", "configured", "limit_s"),
+    [
+        pytest.param(60_000, 3, 58.0 - 28.0, id="template-60s-leaves-what-one-round-spares"),
+        pytest.param(50_000, 0, 48.0 - 28.0, id="discovery-only-still-keeps-a-round"),
+        pytest.param(60_000, 11, 58.0 / 4, id="two-rounds-leave-a-quarter-of-the-deadline"),
+        pytest.param(10_000, 3, 8.0 / 4, id="short-lambda-a-quarter-of-the-deadline"),
+    ],
+)
+def test_discovery_may_page_for_the_time_the_checks_leave(
+    remaining_ms: int, configured: int, limit_s: float
+) -> None:
+    # Given the template's timeouts (one round of checks: 28 s)
+    config = CanaryConfig.from_env(env(PROBE_TIMEOUT_MS="3000", DB_CONNECT_TIMEOUT_S="5"))
+
+    # Then discovery gets the deadline minus the configured secrets' rounds of checks,
+    # and never less than a quarter of the deadline
+    assert config.discovery_time_limit_s(
+        remaining_ms, configured_count=configured
+    ) == pytest.approx(limit_s)
