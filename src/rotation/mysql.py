@@ -64,6 +64,8 @@ _GRANTEE_PLACEHOLDER = "<grantee>"
 _IDENTIFIED = re.compile(r" IDENTIFIED (?:BY PASSWORD '[^']*'|VIA .*?)(?= REQUIRE | WITH |$)")
 _REQUIRE_IN_GRANT = re.compile(r" REQUIRE .*?(?= WITH |$)")
 _REQUIRE_SIMPLE = re.compile(r"^(SSL|X509|NONE)\b")
+_REQUIRE_PART = re.compile(r"(?:ISSUER|SUBJECT|CIPHER) '(?:[^'\\]|\\.|'')*'")
+_REQUIRE_PARTS = re.compile(rf"^(?:(?:AND )?{_REQUIRE_PART.pattern} ?)+")
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
 _MYSQL_REPLACE_SINCE = (8, 0, 13)
 _AURORA_MYSQL_3_BASE = (8, 0, 23)  # every Aurora MySQL 3 release is 8.0.23-compatible or newer
@@ -169,18 +171,27 @@ def normalize_grants(lines: Sequence[str], account: Account) -> tuple[str, ...]:
     return tuple(sorted(line for line in renamed if not _is_usage_only(line)))
 
 
-def parse_require(show_create_user: str) -> str:
-    """``SSL`` / ``X509`` / ``NONE`` from a SHOW CREATE USER line (NONE if absent)."""
+def parse_require(show_create_user: str, *, copyable_only: bool = True) -> str:
+    """``SSL`` / ``X509`` / ``NONE`` from a SHOW CREATE USER line (NONE if absent).
+
+    An ``ISSUER`` / ``SUBJECT`` / ``CIPHER`` clause cannot be copied to the alternate user:
+    refused when ``copyable_only``; else returned as its parts, sorted and joined by
+    ``AND`` (MySQL and MariaDB print them differently), to be compared, not replayed.
+    """
     position = show_create_user.rfind(" REQUIRE ")
     if position < 0:
         return "NONE"
-    match = _REQUIRE_SIMPLE.match(show_create_user[position + len(" REQUIRE ") :])
-    if match is None:
+    clause = show_create_user[position + len(" REQUIRE ") :]
+    match = _REQUIRE_SIMPLE.match(clause)
+    if match is not None:
+        return match[1]
+    parts = _REQUIRE_PARTS.match(clause)
+    if copyable_only or parts is None:
         raise RotationDatabaseError(
             "the account has a REQUIRE ISSUER/SUBJECT/CIPHER clause; only REQUIRE SSL, X509 "
             "or NONE can be copied to the alternate user"
         )
-    return match[1]
+    return " AND ".join(sorted(_REQUIRE_PART.findall(parts[0])))
 
 
 class MySQLDatabase:
@@ -306,7 +317,8 @@ class MySQLDatabase:
             return UserProfile(
                 account=account,
                 grants=normalize_grants(_grants_of(cur, account, current=True), account),
-                require=_require_of(cur, account),
+                # Compared (alternating-users), never copied: any REQUIRE clause will do.
+                require=parse_require(_show_create_user(cur, account), copyable_only=False),
             )
 
     # -- internals ---------------------------------------------------------------------

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from rotation_errors import (
+    RotationDatabaseError,
     RotationFinishFailedError,
     RotationSecretsManagerError,
     RotationStateError,
@@ -567,7 +568,12 @@ def test_secret(ctx: RotationContext) -> str:
         ops.test(ctx)
     except (DatabaseUnreachableError, DatabaseTlsError):
         raise  # transient or configuration: Secrets Manager retries; nothing to undo
-    except (DatabaseAuthError, RotationTestFailedError, SecretFormatError) as exc:
+    except (
+        DatabaseAuthError,
+        RotationDatabaseError,  # a statement refused after the login: it will be again
+        RotationTestFailedError,
+        SecretFormatError,
+    ) as exc:
         failure = exc
     else:
         return "tested"

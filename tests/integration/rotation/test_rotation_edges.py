@@ -3,6 +3,7 @@ shape, the single-user window seen by the application's layer, the JWT previous 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -334,3 +335,62 @@ def test_a_master_without_create_user_fails_set_secret_with_a_hint_and_no_driver
     finally:
         with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
             cur.execute("DROP USER IF EXISTS %s@'%%'", (weak,))
+
+
+# -- accounts with a REQUIRE clause the alternate user cannot copy -----------------------
+
+
+def _negotiated_cipher(mariadb: MariaDBServer, username: str, password: str) -> str:
+    with mariadb.connect(username, password) as conn, conn.cursor() as cur:
+        cur.execute("SHOW STATUS LIKE 'Ssl_cipher'")
+        row = cur.fetchone()
+    assert row is not None
+    return str(row[1])
+
+
+def test_a_single_user_account_with_require_cipher_rotates(rig: Rig) -> None:
+    # Given the application's user must use the very TLS cipher the function negotiates
+    secret = rig.make_db_secret()
+    cipher = _negotiated_cipher(rig.mariadb, secret.username, secret.password)
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute(f"ALTER USER %s@'%%' REQUIRE CIPHER '{cipher}'", (secret.username,))
+
+    # When it is rotated with the single-user strategy
+    rotate(rig.invoke, rig.sm, secret.arn)
+
+    # Then the new password logs in and the old one no longer does
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+    assert not rig.logs_in(secret.username, secret.password)
+
+
+class _ProfileRefused:
+    """The real adapter, but the statements testSecret runs after its login are refused."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def profile(self, creds: Any) -> Any:
+        raise RotationDatabaseError("SHOW GRANTS for the session failed (MySQL 1142)", code=1142)
+
+
+def test_a_statement_refused_in_test_secret_rolls_back_so_awscurrent_logs_in(rig: Rig) -> None:
+    # Given setSecret changed the password, then testSecret's queries are refused for good
+    secret = rig.make_db_secret()
+    token, event = start(rig.sm, secret.arn)
+    rig.invoke(event("createSecret"))
+    rig.invoke(event("setSecret"))
+    runtime = rig.app.runtime()
+    rig.app.install_runtime(dataclasses.replace(runtime, db=_ProfileRefused(runtime.db)))
+
+    # When testSecret runs
+    with pytest.raises(RotationTestFailedError) as caught:
+        rig.invoke(event("testSecret"))
+
+    # Then the rotation was rolled back: AWSCURRENT logs in again and AWSPENDING is gone
+    assert caught.value.rolled_back
+    assert "RotationDatabaseError" in str(caught.value)
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+    assert token not in staging_labels(rig.sm, secret.arn)

@@ -138,3 +138,18 @@ def test_the_require_clause_is_read(statement: str, require: str) -> None:
 def test_an_issuer_require_clause_is_refused() -> None:
     with pytest.raises(RotationDatabaseError, match="ISSUER"):
         parse_require("CREATE USER `a`@`%` REQUIRE ISSUER '/CN=x'")
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "CREATE USER `a`@`%` REQUIRE ISSUER '/CN=i' SUBJECT '/CN=a''b' CIPHER 'X' WITH "
+        "MAX_QUERIES_PER_HOUR 5 ACCOUNT LOCK",  # MariaDB
+        "CREATE USER `a`@`%` IDENTIFIED WITH 'caching_sha2_password' REQUIRE SUBJECT '/CN=a''b' "
+        "AND CIPHER 'X' AND ISSUER '/CN=i' PASSWORD EXPIRE DEFAULT",  # MySQL
+    ],
+)
+def test_a_clause_that_cannot_be_copied_is_still_read_for_comparison(statement: str) -> None:
+    require = parse_require(statement, copyable_only=False)
+
+    assert require == "CIPHER 'X' AND ISSUER '/CN=i' AND SUBJECT '/CN=a''b'"
