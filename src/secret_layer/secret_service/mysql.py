@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 AUTH_ERROR_CODES = frozenset({1044, 1045, 1698, 1862, 1820})
 UNREACHABLE_ERROR_CODES = frozenset({2002, 2003, 2005, 2006, 2013, 2055})
 TLS_ERROR_CODES = frozenset({2026})
+DB_ACCESS_DENIED = 1044  # a login accepted, refused the database it asked for
+UNKNOWN_DATABASE = 1049
 
 
 # PyMySQL options a caller may not pass: the secret, this function's own timeouts and
@@ -146,7 +148,7 @@ def connect(
             **options,
         )
     except pymysql.err.MySQLError as exc:
-        raise _translate(exc, **where) from exc
+        raise _translate(exc, dbname=credentials.dbname, **where) from exc
     except RuntimeError as exc:
         if type(exc) is not RuntimeError:  # a subclass is not PyMySQL's: let it through
             raise
@@ -165,7 +167,7 @@ def connect(
         ) from exc
 
 
-def _translate(exc: Exception, **where: Any) -> DatabaseError:
+def _translate(exc: Exception, *, dbname: str | None, **where: Any) -> DatabaseError:
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
     target = f"{where['host']}:{where['port']}"
     user = where["username"]
@@ -176,6 +178,19 @@ def _translate(exc: Exception, **where: Any) -> DatabaseError:
             f"TLS to {target} failed ({reason}); check the server offers TLS and that "
             "RDS_CA_BUNDLE holds the CA that signed its certificate for this host name",
             code=str(code) if code else None,
+            **where,
+        )
+    if code == DB_ACCESS_DENIED:  # the login is right; the database is not its own
+        return DatabaseAuthError(
+            f"{target} refused {user!r} access to database {dbname!r} (MySQL {code}); check "
+            "the secret's dbname and that the user is granted that database",
+            code=str(code),
+            **where,
+        )
+    if code == UNKNOWN_DATABASE:
+        return DatabaseError(
+            f"{target} has no database {dbname!r} (MySQL {code}); check the secret's dbname",
+            code=str(code),
             **where,
         )
     if code in AUTH_ERROR_CODES:

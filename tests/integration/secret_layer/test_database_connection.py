@@ -12,7 +12,7 @@ from tests.unit.secret_layer.logcheck import remember
 
 from harness.mariadb import write_foreign_ca
 from harness.secret_checks import assert_same_secret
-from secret_service import DatabaseAuthError, DatabaseTlsError, SecretService
+from secret_service import DatabaseAuthError, DatabaseError, DatabaseTlsError, SecretService
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -326,3 +326,54 @@ def test_when_a_stuck_rotation_is_rolled_back_the_app_returns_to_awscurrent(
     # Then the refused pending login is dropped and AWSCURRENT logs in again
     assert world.logs_in_as(service, world.user)
     assert world.logs_in_as(service, world.user)
+
+
+def test_a_dbname_the_user_may_not_use_is_named_not_blamed_on_the_password(
+    world: World,
+) -> None:
+    # Given a secret whose login is right but whose dbname the user has no grant on
+    world.sm.update_secret(
+        SecretId=world.secret_id,
+        SecretString=json.dumps(
+            json.loads(world.secret_for(world.user, world.user.password))
+            | {"dbname": "not_granted_db"}
+        ),
+    )
+    service = SecretService(world.sm, ca_bundle_path=world.mariadb.ca_path)
+
+    # When the app connects
+    with pytest.raises(DatabaseAuthError) as caught:
+        current_user(service, world.secret_id)
+
+    # Then the error names the database and the grant to check, not the password
+    assert caught.value.code == "1044"
+    assert "'not_granted_db'" in str(caught.value)
+    assert "dbname" in str(caught.value)
+    assert "password" not in str(caught.value)
+
+
+def test_an_unknown_dbname_is_a_database_error_naming_it(world: World) -> None:
+    # Given the admin login (it may see every database) with a dbname that does not exist
+    admin = world.mariadb
+    remember(admin.admin_password)
+    world.sm.update_secret(
+        SecretId=world.secret_id,
+        SecretString=json.dumps(
+            {
+                "host": admin.host,
+                "port": admin.port,
+                "username": admin.admin_user,
+                "password": admin.admin_password,
+                "dbname": "no_such_db",
+            }
+        ),
+    )
+    service = SecretService(world.sm, ca_bundle_path=admin.ca_path)
+
+    # When the app connects, Then the error names the dbname to fix
+    with pytest.raises(DatabaseError) as caught:
+        current_user(service, world.secret_id)
+    assert caught.value.code == "1049"
+    assert "'no_such_db'" in str(caught.value)
+    assert "dbname" in str(caught.value)
+    assert admin.admin_password not in str(caught.value)
