@@ -18,6 +18,7 @@ import logging
 import ssl
 from typing import TYPE_CHECKING, Any
 
+from secret_service.config import check_range
 from secret_service.errors import (
     DatabaseAuthError,
     DatabaseError,
@@ -109,6 +110,13 @@ def connect(
     :class:`DatabaseTlsError` or :class:`DatabaseError`; never a PyMySQL exception.
     """
     _check_options(options)
+    check_range(
+        "connect_timeout_s", connect_timeout_s, low=0.001, high=3600, source="connect_timeout_s"
+    )
+    if read_timeout_s is not None:
+        check_range(
+            "read_timeout_s", read_timeout_s, low=0.001, high=86_400, source="read_timeout_s"
+        )
     try:
         import pymysql  # optional dependency: only functions that connect need it
     except ImportError as exc:

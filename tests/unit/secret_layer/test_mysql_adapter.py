@@ -77,3 +77,25 @@ def test_without_pymysql_installed_the_error_says_to_add_it(
     # When / Then: a typed error naming the fix, not a bare ModuleNotFoundError
     with pytest.raises(SecretConfigError, match="add pymysql to the function's requirements"):
         connect(credentials)
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("connect_timeout_s", 0),
+        ("connect_timeout_s", -1),
+        ("connect_timeout_s", "3"),
+        ("read_timeout_s", 0),
+        ("read_timeout_s", float("nan")),
+        ("read_timeout_s", True),
+    ],
+)
+def test_a_bad_timeout_is_a_config_error_naming_it_before_connecting(
+    option: str, value: object
+) -> None:
+    # Given credentials, and a timeout PyMySQL would refuse with its own words (or a TypeError)
+    credentials = DatabaseCredentials(host="db.example.internal", username="app", password="pw")
+
+    # When / Then: a typed error naming our option (sockets are blocked: nothing connects)
+    with pytest.raises(SecretConfigError, match=f"^{option} must be a number"):
+        connect(credentials, **{option: value})  # type: ignore[arg-type]
