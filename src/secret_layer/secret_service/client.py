@@ -376,9 +376,10 @@ class SecretService:
                 "secret_ids must be a list of secret names or ARNs "
                 f"(got {type(secret_ids).__name__})"
             )
-        ids = list(dict.fromkeys(secret_ids))
-        for secret_id in ids:
+        given = list(secret_ids)
+        for secret_id in given:  # before dict.fromkeys, which a list id makes a TypeError
             _check_id(secret_id, AWSCURRENT)
+        ids = list(dict.fromkeys(given))
         result: dict[str, str] = {}
         missing: list[str] = []
         now = self._clock()

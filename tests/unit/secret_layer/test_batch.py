@@ -324,3 +324,17 @@ def test_something_not_iterable_instead_of_a_list_is_refused(
     # When it is read, Then a typed error names what to pass, not a bare TypeError
     with pytest.raises(SecretConfigError, match="secret_ids must be a list"):
         getattr(secrets, call)(not_a_list)
+
+
+@pytest.mark.parametrize("bad_id", [["app/db"], {"id": "app/db"}, None, ""])
+def test_an_id_that_is_not_a_name_or_arn_is_refused_with_a_typed_error(
+    stubbed: Stubbed, clock: FakeClock, bad_id: object
+) -> None:
+    # Given a list holding something other than a secret id (no call is declared)
+    client, _ = stubbed
+    secrets = service(client, clock)
+
+    # When it is read, Then a typed error names the problem (a list inside the list
+    # was a bare "unhashable type" TypeError)
+    with pytest.raises(SecretConfigError, match="secret_id must be a non-empty"):
+        secrets.get_many(["app/ok", bad_id])  # type: ignore[list-item]
