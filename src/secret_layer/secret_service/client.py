@@ -468,7 +468,7 @@ class SecretService:
     # -- cache management ---------------------------------------------------------------
 
     def invalidate(self, secret_id: str | None = None) -> None:
-        """Forget one secret (every version stage, by the id, name or ARN) or all."""
+        """Forget one secret (every version stage, by the id, name, ARN or partial ARN) or all."""
         if secret_id is not None and (not isinstance(secret_id, str) or not secret_id.strip()):
             raise SecretConfigError(
                 "secret_id must be one secret name or ARN, or None for every secret "
@@ -484,7 +484,7 @@ class SecretService:
                 for key in [k for k in store if _key_id(k) == secret_id]:
                     del store[key]
             for key in [
-                k for k, e in self._entries.items() if secret_id in (e.arn, e.name) and e.arn
+                k for k, e in self._entries.items() if e.arn and _names(secret_id, e.name, e.arn)
             ]:
                 del self._entries[key]
 
@@ -925,16 +925,16 @@ def _ids_answered_by(item: FetchedSecret, requested: list[str]) -> list[str]:
     ``...:secret:app`` answers to ``...:secret:app-AbCdEf`` but never to the secret
     ``app-db`` (``...:secret:app-db-XyZaBc``), whatever order the batch answers in.
     """
-    return [
-        secret_id
-        for secret_id in requested
-        if secret_id in (item.name, item.arn)
-        or (
-            secret_id.startswith("arn:")
-            and len(item.arn) == len(secret_id) + _ARN_SUFFIX_LENGTH
-            and item.arn.startswith(f"{secret_id}-")
-        )
-    ]
+    return [secret_id for secret_id in requested if _names(secret_id, item.name, item.arn)]
+
+
+def _names(secret_id: str, name: str, arn: str) -> bool:
+    """True when ``secret_id`` is the secret's name, its ARN or its partial ARN."""
+    return secret_id in (name, arn) or (
+        secret_id.startswith("arn:")
+        and len(arn) == len(secret_id) + _ARN_SUFFIX_LENGTH
+        and arn.startswith(f"{secret_id}-")
+    )
 
 
 def _login_differs(a: DatabaseCredentials, b: DatabaseCredentials) -> bool:

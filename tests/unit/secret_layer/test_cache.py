@@ -163,6 +163,26 @@ def test_invalidate_by_arn_drops_a_secret_read_by_name(stubbed: Stubbed, clock: 
     assert secrets.stats().entries == 0
 
 
+def test_invalidate_by_partial_arn_drops_that_secret_only(
+    stubbed: Stubbed, clock: FakeClock
+) -> None:
+    # Given "app" read by name and "app-db" by full ARN
+    client, stubber = stubbed
+    app, app_db = get_response("app", VALUE), get_response("app-db", VALUE)
+    stubber.add_response("get_secret_value", app)
+    stubber.add_response("get_secret_value", app_db)
+    secrets = service(client, clock)
+    secrets.get_secret_string("app")
+    secrets.get_secret_string(app_db["ARN"])
+
+    # When "app" is invalidated by its partial ARN (the ARN without the suffix)
+    secrets.invalidate(app["ARN"].rsplit("-", 1)[0])
+
+    # Then "app" is dropped, and "app-db" (whose ARN merely starts the same) is kept
+    assert secrets.stats().entries == 1
+    secrets.get_secret_string(app_db["ARN"])  # still cached: no call declared for it
+
+
 def test_invalidate_all(stubbed: Stubbed, clock: FakeClock) -> None:
     client, stubber = stubbed
     expect_get(stubber, "a", "all-a")
