@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from rotation_errors import (
+    RotationCancelledError,
     RotationDatabaseError,
     RotationFinishFailedError,
     RotationSecretsManagerError,
@@ -577,7 +578,7 @@ def test_secret(ctx: RotationContext) -> str:
         failure = exc
     else:
         return "tested"
-    label = _roll_back(ctx, failure)
+    label = _roll_back(ctx, cause=type(failure).__name__)
     raise RotationTestFailedError(
         f"testSecret failed for {ctx.metadata.name} ({type(failure).__name__}: {failure}); "
         f"rolled back: AWSCURRENT is unchanged and logs in, {label}",
@@ -595,7 +596,7 @@ _LABEL_ERRORS = (
 )
 
 
-def _roll_back(ctx: RotationContext, failure: Exception) -> str:
+def _roll_back(ctx: RotationContext, *, cause: str) -> str:
     """Put the database back on AWSCURRENT, then drop AWSPENDING; say what became of it.
 
     The database comes first: it is what keeps the application logged in. If Secrets
@@ -608,13 +609,13 @@ def _roll_back(ctx: RotationContext, failure: Exception) -> str:
             ctx.arn, stage=AWSPENDING, to_version_id=None, from_version_id=ctx.token
         )
     except _LABEL_ERRORS as exc:
-        ctx.event("rotation rolled back", version_id=ctx.token, cause=type(failure).__name__,
+        ctx.event("rotation rolled back", version_id=ctx.token, cause=cause,
                   label_removed=False, label_error=type(exc).__name__)  # fmt: skip
         return (
             f"but AWSPENDING could not be removed ({type(exc).__name__}): remove it from "
             f"version {ctx.token} (UpdateSecretVersionStage) before the next rotation"
         )
-    ctx.event("rotation rolled back", version_id=ctx.token, cause=type(failure).__name__,
+    ctx.event("rotation rolled back", version_id=ctx.token, cause=cause,
               label_removed=True)  # fmt: skip
     return "AWSPENDING was removed"
 
@@ -629,7 +630,7 @@ def finish_secret(ctx: RotationContext) -> str:
     except (SecretAccessDeniedError, SecretDecryptionError, RotationSecretsManagerError) as exc:
         # Not transient: a retry will be refused too, and the database already holds the
         # pending password that AWSCURRENT does not. Put the database back.
-        label = _roll_back(ctx, exc)
+        label = _roll_back(ctx, cause=type(exc).__name__)
         raise RotationFinishFailedError(
             f"finishSecret for {ctx.metadata.name}: Secrets Manager refused to move AWSCURRENT "
             f"({type(exc).__name__}); rolled back: AWSCURRENT is unchanged and logs in, "
@@ -640,6 +641,32 @@ def finish_secret(ctx: RotationContext) -> str:
     ctx.event("AWSCURRENT moved", version_id=ctx.token, previous_version_id=current_version)
     ctx.store.move_stage(ctx.arn, stage=AWSPENDING, to_version_id=None, from_version_id=ctx.token)
     return "finished"
+
+
+def _not_enabled(metadata: SecretMetadata) -> RotationStateError:
+    return RotationStateError(
+        f"secret {metadata.name} does not have rotation enabled; enable it (RotateSecret with "
+        "RotationRules) before invoking the function",
+        secret_id=metadata.arn,
+    )
+
+
+def _cancel(ctx: RotationContext) -> None:
+    """Rotation was turned off (CancelRotateSecret) while the token is AWSPENDING: undo it.
+
+    A single-user setSecret may already have given the database the AWSPENDING password,
+    which AWSCURRENT does not hold; refusing would leave it there with nobody to finish.
+    """
+    if ctx.pending_string() is None:
+        raise _not_enabled(ctx.metadata)  # nothing was created: nothing to undo
+    label = _roll_back(ctx, cause="RotationDisabled")
+    raise RotationCancelledError(
+        f"secret {ctx.metadata.name}: rotation was turned off while version {ctx.token} was "
+        f"AWSPENDING; rolled back: AWSCURRENT is unchanged and logs in, {label}. To rotate, "
+        "turn rotation on again and start a new rotation (RotateSecret)",
+        secret_id=ctx.arn,
+        rolled_back=True,
+    )
 
 
 STEPS: dict[Step, Callable[[RotationContext], str]] = {
@@ -667,13 +694,10 @@ def run_step(
             "it, or cancel the rotation (CancelRotateSecret)",
             secret_id=metadata.arn,
         )
-    if not metadata.rotation_enabled:
-        raise RotationStateError(
-            f"secret {name} does not have rotation enabled; enable it (RotateSecret with "
-            "RotationRules) before invoking the function",
-            secret_id=metadata.arn,
-        )
     stages = metadata.versions.get(request.token)
+    rotation_under_way = stages is not None and AWSPENDING in stages and AWSCURRENT not in stages
+    if not metadata.rotation_enabled and not rotation_under_way:
+        raise _not_enabled(metadata)
     if stages is None:
         raise RotationStateError(
             f"version {request.token} is not a version of secret {name}; this event belongs "
@@ -705,6 +729,8 @@ def run_step(
         log=log,
         current_value=current,
     )
+    if not metadata.rotation_enabled:
+        _cancel(ctx)
     outcome = STEPS[request.step](ctx)
     if outcome.startswith("already") or outcome == "nothing-to-set":
         ctx.event("step had nothing to do", outcome=outcome)

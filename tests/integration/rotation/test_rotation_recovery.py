@@ -24,6 +24,7 @@ from tests.integration.rotation.conftest import (
 from harness.mariadb import free_port
 from harness.rotation import ROTATION_STEPS, rotate, staging_labels
 from rotation_errors import (
+    RotationCancelledError,
     RotationFinishFailedError,
     RotationStateError,
     RotationTestFailedError,
@@ -555,3 +556,31 @@ def test_a_crash_inside_the_rollback_after_the_password_is_restored_recovers_on_
     assert caught.value.rolled_back
     assert rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
     assert token not in staging_labels(rig.sm, db_secret.arn)
+
+
+@pytest.mark.parametrize("cancelled_after", ["setSecret", "testSecret"])
+def test_rotation_cancelled_mid_way_rolls_back_at_the_next_step_and_a_new_rotation_finishes(
+    rig: Rig, cancelled_after: str
+) -> None:
+    # Given a single-user rotation whose setSecret changed the password, then
+    # CancelRotateSecret turned rotation off (the database holds the AWSPENDING password)
+    secret = rig.make_db_secret()
+    token, event = start(rig.sm, secret.arn)
+    for step in ROTATION_STEPS[: ROTATION_STEPS.index(cancelled_after) + 1]:
+        rig.invoke(event(step))
+    rig.sm.cancel_rotate_secret(SecretId=secret.arn)
+    assert not rig.stage_logs_in(secret.arn, "AWSCURRENT")
+
+    # When the next step of that rotation arrives (a retry, or an operator by hand)
+    next_step = ROTATION_STEPS[ROTATION_STEPS.index(cancelled_after) + 1]
+    with pytest.raises(RotationCancelledError) as caught:
+        rig.invoke(event(next_step))
+
+    # Then it is rolled back: AWSCURRENT logs in again and AWSPENDING is gone
+    assert caught.value.rolled_back
+    assert "RotateSecret" in str(caught.value)
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+    assert token not in staging_labels(rig.sm, secret.arn)
+    # And once rotation is turned on again, a new rotation finishes
+    rotate(rig.invoke, rig.sm, secret.arn)
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
