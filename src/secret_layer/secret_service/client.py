@@ -562,7 +562,7 @@ class SecretService:
             return entry
         try:
             entry, stale_error = self._fetch_into_cache(
-                key, secret_id, version_stage, force_refresh, generation
+                key, secret_id, version_stage, force_refresh, generation, keep=not optional
             )
         except SecretServiceError as exc:
             flight.fail(exc)
@@ -581,9 +581,20 @@ class SecretService:
         return entry
 
     def _fetch_into_cache(
-        self, key: _Key, secret_id: str, version_stage: str, force_refresh: bool, generation: int
+        self,
+        key: _Key,
+        secret_id: str,
+        version_stage: str,
+        force_refresh: bool,
+        generation: int,
+        *,
+        keep: bool = True,
     ) -> tuple[Entry, SecretServiceError | None]:
-        """The fetched entry, or a stale one with the error that made it stale."""
+        """The fetched entry, or a stale one with the error that made it stale.
+
+        ``keep=False``: the entry is returned, not cached (its caller caches what it
+        derives from it on the AWSCURRENT entry instead).
+        """
         started = self._clock()
         try:
             fetched = self._with_retries(
@@ -601,7 +612,7 @@ class SecretService:
             raise
         finally:
             self._emit("fetch_latency_ms", secret_id, (self._clock() - started) * 1000.0)
-        return self._store(key, fetched, generation), None
+        return self._store(key, fetched, generation, keep=keep), None
 
     def _forget(self, key: _Key) -> None:
         """Drop a value the API now refuses: never served again, stale or not."""
@@ -632,7 +643,9 @@ class SecretService:
         self._served_stale(entry, secret_id)
         return entry
 
-    def _store(self, key: _Key, fetched: FetchedSecret, generation: int) -> Entry:
+    def _store(
+        self, key: _Key, fetched: FetchedSecret, generation: int, *, keep: bool = True
+    ) -> Entry:
         """Cache what was fetched, unless invalidate() ran since the fetch began."""
         now = self._clock()
         ttl_s = self._ttl_s * (1.0 - self._jitter_ratio * self._random())
@@ -645,6 +658,8 @@ class SecretService:
             name=fetched.name,
             version_id=fetched.version_id,
         )
+        if not keep:
+            return entry
         with self._lock:
             if generation != self._generation:
                 return entry  # the caller gets it; the cache does not keep it
@@ -746,7 +761,8 @@ class SecretService:
         """``version_stage`` read from the API now, or None when the secret has none.
 
         Its callers cache what they derive from it on the AWSCURRENT entry, so a
-        missing stage costs one call per AWSCURRENT version, not one per request.
+        missing stage costs one call per AWSCURRENT version, not one per request; the
+        entry itself is not cached (it would only take an LRU slot from a real read).
         """
         try:  # a stage that does not exist is an answer here, not an error to count
             return self._load(secret_id, version_stage, force_refresh=True, optional=True)

@@ -177,6 +177,28 @@ def test_a_malformed_previous_jwt_version_is_ignored(sm: SecretsManagerClient) -
     assert [k.signing_key for k in keys] == [KEY_V2]
 
 
+def test_jwt_verification_keys_take_no_cache_slot_for_the_previous_version(
+    sm: SecretsManagerClient,
+) -> None:
+    # Given a cache of two entries holding the app's database secret, and a rotated JWT
+    create_secret(sm, "app/db", json.dumps(DB_SECRET))
+    create_secret(sm, "app/jwt", jwt_doc(KEY_V1))
+    put_value(sm, "app/jwt", jwt_doc(KEY_V2))
+    secrets = SecretService(sm, max_entries=2)
+    secrets.get_database_credentials("app/db")
+
+    # When the JWT keys are read (AWSCURRENT, then AWSPREVIOUS from the API)
+    keys = secrets.get_jwt_verification_keys("app/jwt")
+    calls = secrets.stats().api_calls
+
+    # Then both keys came, nothing was evicted, and both secrets stay cache hits
+    assert [k.signing_key for k in keys] == [KEY_V2, KEY_V1]
+    secrets.get_database_credentials("app/db")
+    secrets.get_jwt_verification_keys("app/jwt")
+    assert secrets.stats().api_calls == calls
+    assert secrets.stats().evictions == 0
+
+
 def test_a_throttled_previous_jwt_version_leaves_the_current_key_usable(
     stubbed: Stubbed, clock: FakeClock, layer_logs: LineCapture
 ) -> None:
