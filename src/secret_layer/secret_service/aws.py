@@ -182,7 +182,7 @@ def batch_get_secret_values(
         try:
             response = client.batch_get_secret_value(**kwargs)
         except Exception as exc:
-            raise translate(exc, secret_id=", ".join(secret_ids)) from exc
+            raise _batch_error(exc, ", ".join(secret_ids)) from exc
         found.extend(_batch_item(item) for item in response["SecretValues"])
         for item in response.get("Errors", []):
             failed_id = item.get("SecretId", "?")
@@ -193,6 +193,21 @@ def batch_get_secret_values(
         if not token:
             return found, errors
         kwargs["NextToken"] = token
+
+
+def _batch_error(exc: Exception, secret_ids: str) -> SecretServiceError:
+    error = translate(exc, secret_id=secret_ids)
+    if isinstance(error, SecretAccessDeniedError) and isinstance(
+        exc, botocore.exceptions.ClientError
+    ):  # the call itself was refused: the action, not each secret's GetSecretValue
+        return SecretAccessDeniedError(
+            f"BatchGetSecretValue for secrets {secret_ids} denied ({error.code}); the role "
+            "needs secretsmanager:BatchGetSecretValue on resource '*' (each secret is then "
+            "authorised by its own secretsmanager:GetSecretValue and kms:Decrypt)",
+            secret_id=secret_ids,
+            code=error.code,
+        )
+    return error
 
 
 def _batch_item(item: Any) -> FetchedSecret:

@@ -398,7 +398,12 @@ class SecretService:
             self._emit("miss", secret_id, 1.0)
         for start in range(0, len(missing), _batch_limit()):
             chunk = missing[start : start + _batch_limit()]
-            values, chunk_errors = self._load_batch(chunk)
+            try:
+                values, chunk_errors = self._load_batch(chunk)
+            except SecretServiceError:  # the whole call refused (denied, bad request)
+                self._errors.inc()
+                self._emit("error", chunk[0], 1.0)
+                raise
             result.update(values)
             errors.update(chunk_errors)
         if errors:

@@ -271,6 +271,26 @@ def test_a_binary_secret_in_a_batch_fails_alone_and_the_others_are_cached(
     assert secrets.get_many(["ok1", "ok2"]) == {"ok1": value_of("ok1"), "ok2": value_of("ok2")}
 
 
+def test_a_role_without_batch_permission_is_told_which_action_it_lacks(
+    stubbed: Stubbed, clock: FakeClock
+) -> None:
+    # Given a role allowed GetSecretValue on its secrets but not BatchGetSecretValue
+    client, stubber = stubbed
+    stubber.add_client_error(
+        "batch_get_secret_value", "AccessDeniedException", "not authorized", 400
+    )
+    secrets = service(client, clock)
+
+    # When it preloads
+    with pytest.raises(SecretAccessDeniedError) as caught:
+        secrets.preload(["a", "b"])
+
+    # Then the error names the missing action and its resource, and is counted
+    assert "secretsmanager:BatchGetSecretValue" in str(caught.value)
+    assert "'*'" in str(caught.value)
+    assert secrets.stats().errors == 1
+
+
 def test_the_batch_follows_next_token_pages(stubbed: Stubbed, clock: FakeClock) -> None:
     client, stubber = stubbed
     first = batch_response(["a"]) | {"NextToken": "page-2"}
