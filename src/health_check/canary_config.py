@@ -107,6 +107,7 @@ class CanaryConfig:
         """Read and validate every variable; raise naming the first bad one."""
         env = os.environ if environ is None else environ
 
+        _check_powertools_switches(env)
         secret_ids = _secret_ids(env.get("SECRET_IDS", ""))
         database_secret_id = _optional(env, "DATABASE_SECRET_ID")
         if database_secret_id is not None:
@@ -227,6 +228,50 @@ def _flag(env: Mapping[str, str], name: str, *, default: bool) -> bool:
     if raw.lower() not in ("true", "false"):
         raise CanaryConfigError(f"{name}={raw!r} is not true or false", variable=name)
     return raw.lower() == "true"
+
+
+# Powertools' own reading of its switches (aws_lambda_powertools.shared.functions.strtobool):
+# the raw value, lower-cased, not stripped; anything else is a ValueError at first use.
+_POWERTOOLS_TRUE = frozenset({"1", "y", "yes", "t", "true", "on"})
+_POWERTOOLS_FALSE = frozenset({"0", "n", "no", "f", "false", "off"})
+
+
+def _powertools_switch(env: Mapping[str, str], name: str) -> bool | None:
+    raw = env.get(name)
+    if raw is None:
+        return None
+    if raw.lower() in _POWERTOOLS_TRUE:
+        return True
+    if raw.lower() in _POWERTOOLS_FALSE:
+        return False
+    raise CanaryConfigError(
+        f"{name}={raw!r} is not a value Powertools can read (true/false, 1/0, yes/no, "
+        "on/off); it would fail the run after the checks: remove it",
+        variable=name,
+    )
+
+
+def _check_powertools_switches(env: Mapping[str, str]) -> None:
+    """Refuse the Powertools switches that would silence the canary.
+
+    The canary's metrics are what every canary alarm reads, and its log lines are one
+    JSON document each; Powertools turns the first off with POWERTOOLS_METRICS_DISABLED,
+    and POWERTOOLS_DEV turns the metrics off too (unless POWERTOOLS_METRICS_DISABLED is
+    false) and indents every log line over many lines (separate CloudWatch log events).
+    """
+    if _powertools_switch(env, "POWERTOOLS_METRICS_DISABLED"):
+        raise CanaryConfigError(
+            "POWERTOOLS_METRICS_DISABLED is true: it turns the canary's metrics off, and every "
+            "canary alarm reads them; remove it",
+            variable="POWERTOOLS_METRICS_DISABLED",
+        )
+    if _powertools_switch(env, "POWERTOOLS_DEV"):
+        raise CanaryConfigError(
+            "POWERTOOLS_DEV is true: it is for local debugging; it turns the canary's metrics "
+            "off (unless POWERTOOLS_METRICS_DISABLED=false) and prints each log line over many "
+            "lines, which CloudWatch Logs stores as separate events; remove it",
+            variable="POWERTOOLS_DEV",
+        )
 
 
 def _endpoint(env: Mapping[str, str]) -> str | None:

@@ -234,6 +234,37 @@ def test_an_invalid_configuration_fails_the_invocation_naming_the_variable(
 
 
 @pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        pytest.param("POWERTOOLS_DEV", "true", id="dev-mode-silences-the-metrics"),
+        pytest.param("POWERTOOLS_METRICS_DISABLED", "maybe", id="unreadable-to-powertools"),
+    ],
+)
+def test_a_powertools_switch_that_would_silence_the_metrics_fails_the_invocation(
+    *,
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    variable: str,
+    value: str,
+) -> None:
+    # Given a readable secret, and a Powertools switch set on the function
+    secretsmanager.create_secret(Name=JWT, SecretString=JWT_VALUE)
+    canary_env(SECRET_IDS=JWT)
+    monkeypatch.setenv(variable, value)
+
+    # When the scheduled event arrives
+    with pytest.raises(CanaryConfigError, match=variable):
+        invoke(canary)
+
+    # Then the invocation fails (the Errors alarm) instead of a run reported "ok" with no
+    # metric at all, or a ValueError traceback after the checks
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize(
     ("event", "detail_type"),
     [
         pytest.param({}, "unknown", id="empty-event"),  # a manual test invocation

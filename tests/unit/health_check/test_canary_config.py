@@ -128,6 +128,61 @@ def test_a_bad_variable_is_named_in_the_error(overrides: dict[str, str], variabl
     assert variable in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("overrides", "variable", "reason"),
+    [
+        pytest.param({"POWERTOOLS_DEV": "true"}, "POWERTOOLS_DEV", "metrics off", id="dev-mode"),
+        pytest.param(
+            {"POWERTOOLS_DEV": "1", "POWERTOOLS_METRICS_DISABLED": "false"},
+            "POWERTOOLS_DEV",
+            "many lines",
+            id="dev-mode-with-metrics-kept-on",
+        ),
+        pytest.param(
+            {"POWERTOOLS_METRICS_DISABLED": "on"},
+            "POWERTOOLS_METRICS_DISABLED",
+            "metrics off",
+            id="metrics-disabled",
+        ),
+        pytest.param(
+            {"POWERTOOLS_METRICS_DISABLED": "maybe"},
+            "POWERTOOLS_METRICS_DISABLED",
+            "true/false",
+            id="unreadable-to-powertools",
+        ),
+        pytest.param(
+            {"POWERTOOLS_DEV": ""}, "POWERTOOLS_DEV", "true/false", id="empty-is-unreadable-too"
+        ),
+    ],
+)
+def test_powertools_switches_that_would_silence_the_canary_are_refused(
+    overrides: dict[str, str], variable: str, reason: str
+) -> None:
+    # Given a Powertools variable that turns the canary's metrics off, splits its log
+    # lines, or that Powertools itself cannot read (a ValueError after the run)
+    # When the configuration is read
+    with pytest.raises(CanaryConfigError) as caught:
+        CanaryConfig.from_env(env(**overrides))
+
+    # Then it is refused up front, naming the variable and why
+    assert caught.value.variable == variable
+    assert variable in str(caught.value)
+    assert reason in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"POWERTOOLS_DEV": "false"}, id="dev-off"),
+        pytest.param({"POWERTOOLS_METRICS_DISABLED": "0"}, id="metrics-explicitly-on"),
+    ],
+)
+def test_powertools_switches_that_keep_metrics_and_one_line_logs_are_accepted(
+    overrides: dict[str, str],
+) -> None:
+    assert CanaryConfig.from_env(env(**overrides)).environment == "dev"
+
+
 def test_tag_discovery_alone_is_enough_to_have_something_to_check() -> None:
     config = CanaryConfig.from_env(env(SECRET_IDS="", SECRET_TAG_KEY="goal-mandala:canary"))
 
