@@ -184,19 +184,22 @@ class SecretService:
         client: SecretsManagerClient | None = None,
         **options: Any,
     ) -> SecretService:
-        """A service with ``config``'s settings (e.g. ``ServiceConfig.from_env()``)."""
-        return cls(
-            client,
-            ttl_s=config.ttl_s,
-            max_entries=config.max_entries,
-            max_stale_s=config.max_stale_s,
-            max_attempts=config.max_attempts,
-            max_total_s=config.max_total_s,
-            connect_timeout_s=config.connect_timeout_s,
-            read_timeout_s=config.read_timeout_s,
-            ca_bundle_path=config.ca_bundle_path,
-            **options,
-        )
+        """A service with ``config``'s settings (e.g. ``ServiceConfig.from_env()``).
+
+        ``options`` are the other constructor options (``clock``, ``metrics``...); one
+        that is also a setting of ``config`` (``ttl_s``...) overrides it.
+        """
+        settings: dict[str, Any] = {
+            "ttl_s": config.ttl_s,
+            "max_entries": config.max_entries,
+            "max_stale_s": config.max_stale_s,
+            "max_attempts": config.max_attempts,
+            "max_total_s": config.max_total_s,
+            "connect_timeout_s": config.connect_timeout_s,
+            "read_timeout_s": config.read_timeout_s,
+            "ca_bundle_path": config.ca_bundle_path,
+        }
+        return cls(client, **(settings | options))
 
     def __repr__(self) -> str:
         return (

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from secret_service import SecretConfigError, ServiceConfig, get_default_service
+from secret_service import SecretConfigError, SecretService, ServiceConfig, get_default_service
 from secret_service.client import reset_default_service
 
 if TYPE_CHECKING:
@@ -150,3 +150,14 @@ def test_the_environment_is_read_once_not_at_every_call(monkeypatch: pytest.Monk
 
     assert get_default_service() is service
     assert service._ttl_s == 30
+
+
+def test_from_config_lets_an_option_override_the_configured_setting() -> None:
+    # Given the environment's settings, and one of them overridden as an option
+    config = ServiceConfig.from_env({"SECRETS_CACHE_TTL_S": "300"})
+
+    # When the service is built from both (it was "got multiple values for 'ttl_s'")
+    service = SecretService.from_config(config, ttl_s=60, max_entries=5)
+
+    # Then the option wins and the rest of the configuration is kept
+    assert repr(service) == "SecretService(ttl_s=60, max_entries=5, entries=0)"
