@@ -23,6 +23,7 @@ from canary_aws import DescribeRotationMetadata, discover_secret_ids, make_secre
 from canary_config import CanaryConfig
 from canary_emf import publish_metrics
 from canary_summary import secret_fields, summarize
+from canary_targets import build_targets
 from db_login import MySqlLogin
 from probe import ProbeDependencies, ProbeSettings, run_canary
 from secret_service import SecretService
@@ -147,18 +148,19 @@ def lambda_handler(
     )
     logger.info("canary run started", extra=_trigger(event))
 
-    secret_count = len({*config.secret_ids, *filter(None, [config.database_secret_id])})
-    needed_s = config.run_budget_s(secret_count)
+    configured = build_targets(config.secret_ids, database_secret_id=config.database_secret_id)
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     # Without a Lambda context (a run by hand, `lambda_handler(event, None)`): the run's
     # own budget, so every check gets its full timeouts.
-    remaining_ms = float(remaining()) if callable(remaining) else needed_s * 1000.0
+    remaining_ms = (
+        float(remaining()) if callable(remaining) else config.run_budget_s(len(configured)) * 1000
+    )
 
     discover: Callable[[], Sequence[str]] | None = None
     if config.secret_tag_key is not None:
         tag_key, tag_value = config.secret_tag_key, config.secret_tag_value
         discovery_limit_s = config.discovery_time_limit_s(
-            remaining_ms, configured_count=secret_count
+            remaining_ms, configured_count=len(configured)
         )
 
         def discover() -> Sequence[str]:
@@ -169,17 +171,6 @@ def lambda_handler(
                 time_limit_s=discovery_limit_s,
                 clock=clock,
             )
-
-    if remaining_ms < needed_s * 1000.0:
-        logger.warning(
-            "canary time budget short",
-            extra={
-                "remaining_ms": round(remaining_ms),
-                "needed_ms": round(needed_s * 1000.0),
-                "probe_timeout_ms": config.probe_timeout_ms,
-                "db_connect_timeout_s": config.db_connect_timeout_s,
-            },
-        )
 
     run = run_canary(
         secret_ids=config.secret_ids,
@@ -196,6 +187,21 @@ def lambda_handler(
         clock=clock,
         now=now,
     )
+
+    # The secrets checked, discovered ones included, each once (by name).
+    checked = len(run.report.reports)
+    needed_s = config.run_budget_s(checked)
+    if checked and remaining_ms < needed_s * 1000.0:
+        logger.warning(
+            "canary time budget short",
+            extra={
+                "remaining_ms": round(remaining_ms),
+                "needed_ms": round(needed_s * 1000.0),
+                "secrets": checked,
+                "probe_timeout_ms": config.probe_timeout_ms,
+                "db_connect_timeout_s": config.db_connect_timeout_s,
+            },
+        )
 
     publish_metrics(
         run.report,

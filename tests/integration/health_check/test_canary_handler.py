@@ -433,3 +433,28 @@ def test_a_discovery_whose_pages_never_end_stops_in_time_and_says_how_far_it_got
     assert "more than 1000" not in message
     assert [(e["secret_name"], e["ok"]) for e in summary["secrets"]] == [(JWT, True)]
     assert summary["deadline_exceeded"] is False
+
+
+def test_the_time_budget_counts_the_secrets_discovery_found(
+    canary: ModuleType,
+    canary_env: Callable[..., None],
+    secretsmanager: SecretsManagerClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given 11 secrets found by tag alone (two rounds of 10 concurrent checks, 34 s when
+    # every call hangs until its timeout) and 30 s of Lambda time
+    tags = [{"Key": "goal-mandala:canary", "Value": "on"}]
+    for index in range(11):
+        secretsmanager.create_secret(
+            Name=f"goal-mandala-dev-secret-token{index}", SecretString="t", Tags=tags
+        )
+    canary_env(SECRET_IDS="", SECRET_TAG_KEY="goal-mandala:canary")
+
+    # When the canary runs
+    summary = canary.lambda_handler(scheduled_event(), FakeLambdaContext(timeout_ms=30_000))
+
+    # Then it says its time is short for the 11 secrets it checked (not for none)
+    assert summary["secrets_checked"] == 11
+    _, logs = stdout_documents(capsys.readouterr().out)
+    [short] = [line for line in logs if line["message"] == "canary time budget short"]
+    assert (short["remaining_ms"], short["needed_ms"], short["secrets"]) == (30_000, 34_000, 11)
