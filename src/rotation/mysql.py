@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import pymysql
+from pymysql.constants import CLIENT
 
 from rotation_errors import RotationDatabaseError
 from rotation_model import Account, UserProfile
@@ -60,6 +61,7 @@ __all__ = [
 ]
 
 _LOST_CONNECTION_CODES = frozenset({2006, 2013, 2055})
+_MUST_CHANGE_PASSWORD = 1820  # ER_MUST_CHANGE_PASSWORD: the login's password has expired
 _GRANTEE_PLACEHOLDER = "<grantee>"
 _IDENTIFIED = re.compile(r" IDENTIFIED (?:BY PASSWORD '[^']*'|VIA .*?)(?= REQUIRE | WITH |$)")
 _REQUIRE_IN_GRANT = re.compile(r" REQUIRE .*?(?= WITH |$)")
@@ -81,6 +83,7 @@ class ConnectFn(Protocol):
         read_timeout_s: float | None = ...,
         secret_id: str | None = ...,
         tls_context: ssl.SSLContext | None = ...,
+        **options: Any,
     ) -> Connection[Any]: ...
 
 
@@ -229,8 +232,13 @@ class MySQLDatabase:
 
     def change_own_password(self, creds: DatabaseCredentials, *, new_password: str) -> Account:
         """Log in as ``creds`` and set the account's password to ``new_password``."""
-        with self._session(creds, use_database=False) as cur:
-            server = _server(cur)
+        with self._session(creds, use_database=False, expired_password_ok=True) as cur:
+            try:
+                server = _server(cur)
+            except RotationDatabaseError as exc:
+                if exc.code != _MUST_CHANGE_PASSWORD:
+                    raise
+                return _renew_expired_password(cur, creds, new_password=new_password)
             account = _current_account(cur)
             sql = password_change_sql(server, own_account=True)
             args: tuple[str, ...]
@@ -324,19 +332,27 @@ class MySQLDatabase:
     # -- internals ---------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _session(self, creds: DatabaseCredentials, *, use_database: bool) -> Iterator[Cursor]:
+    def _session(
+        self, creds: DatabaseCredentials, *, use_database: bool, expired_password_ok: bool = False
+    ) -> Iterator[Cursor]:
         login = creds if use_database else creds.with_changes(dbname=None)
         tls_context = None
         if creds.ssl:
             if self._tls_context is None:
                 self._tls_context = make_tls_context(self._ca_bundle_path)
             tls_context = self._tls_context
+        options: dict[str, Any] = {}
+        if expired_password_ok:
+            # MySQL refuses an expired password at login (1862) unless the client says it
+            # can renew it; MariaDB lets it in either way. Only for the password change.
+            options["client_flag"] = CLIENT.HANDLE_EXPIRED_PASSWORDS
         conn = self._connect(
             login,
             ca_bundle_path=self._ca_bundle_path,
             connect_timeout_s=self._connect_timeout_s,
             read_timeout_s=self._read_timeout_s,
             tls_context=tls_context,
+            **options,
         )
         try:
             with conn.cursor() as cur:
@@ -400,6 +416,30 @@ def _reset_roles(cur: Cursor, server: ServerInfo, account: Account) -> None:
              what="default role reset", account=account)  # fmt: skip
 
 
+def _renew_expired_password(
+    cur: Cursor, creds: DatabaseCredentials, *, new_password: str
+) -> Account:
+    """Change the password of a login the server holds in its expired-password sandbox.
+
+    There only a password change of the login's own account is accepted: the server is
+    known from the handshake, the account as ``USER()`` (MySQL) or implicit (MariaDB's
+    ``SET PASSWORD``), and the account is read once the session has left the sandbox.
+    """
+    handshake_version: str = cur.connection.get_server_info()  # type: ignore[no-untyped-call]
+    server = parse_server_version(handshake_version)
+    sql = password_change_sql(server, own_account=True).replace("%s@%s", "USER()")
+    args: tuple[str, ...]
+    if server.flavor == "mariadb":
+        args = (mysql_native_password_hash(new_password),)
+    elif "REPLACE" in sql:
+        args = (new_password, creds.password)
+    else:
+        args = (new_password,)
+    who = Account(user=creds.username, host="(expired password)")
+    _execute_secret(cur, sql, args, what="expired password renewal", account=who)
+    return _current_account(cur)
+
+
 def _require_native_plugin(cur: Cursor, account: Account) -> None:
     statement = _show_create_user(cur, account)
     if " IDENTIFIED VIA " in statement and "mysql_native_password" not in statement:
@@ -425,6 +465,12 @@ def _failure(
     hint = ""
     if code in (1044, 1142, 1227, 1396, 1410):
         hint = "; check the privileges of the login (the master user needs CREATE USER)"
+    elif code == _MUST_CHANGE_PASSWORD:
+        hint = (
+            "; the login's password has expired (a PASSWORD EXPIRE policy): as the master "
+            "user, set it again to the secret's value (ALTER USER ... IDENTIFIED BY) or "
+            "lift the policy (ALTER USER ... PASSWORD EXPIRE NEVER), then rotate"
+        )
     return RotationDatabaseError(
         f"{what} for {who} failed (MySQL {code}){hint}",
         code=code,

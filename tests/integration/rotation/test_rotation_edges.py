@@ -394,3 +394,45 @@ def test_a_statement_refused_in_test_secret_rolls_back_so_awscurrent_logs_in(rig
     assert "RotationDatabaseError" in str(caught.value)
     assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
     assert token not in staging_labels(rig.sm, secret.arn)
+
+
+# -- an expired password ------------------------------------------------------------------
+
+
+def test_a_single_user_rotation_renews_an_expired_password(rig: Rig) -> None:
+    # Given the application's password expired (a PASSWORD EXPIRE policy): its logins land
+    # in the server's sandbox, where every statement but a password change is refused
+    secret = rig.make_db_secret()
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("ALTER USER %s@'%%' PASSWORD EXPIRE", (secret.username,))
+
+    # When it is rotated with the single-user strategy
+    rotate(rig.invoke, rig.sm, secret.arn)
+
+    # Then AWSCURRENT logs in out of the sandbox: it can query again
+    doc = rig.doc(secret.arn)
+    with rig.mariadb.connect(doc["username"], doc["password"]) as conn, conn.cursor() as cur:
+        cur.execute("SELECT CURRENT_USER()")
+        row = cur.fetchone()
+    assert row == (f"{secret.username}@%",)
+    assert not rig.logs_in(secret.username, secret.password)
+
+
+def test_an_expired_awscurrent_password_fails_alternating_set_secret_saying_so(rig: Rig) -> None:
+    # Given an alternating-users secret whose AWSCURRENT user's password expired
+    secret = rig.alternating_secret()
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("ALTER USER %s@'%%' PASSWORD EXPIRE", (secret.username,))
+    token, event = start(rig.sm, secret.arn)
+    rig.invoke(event("createSecret"))
+
+    # When setSecret runs
+    with pytest.raises(RotationDatabaseError) as caught:
+        rig.invoke(event("setSecret"))
+
+    # Then the error says the password expired and how to renew it; nothing changed
+    assert caught.value.code == 1820
+    assert "expired" in str(caught.value)
+    assert "PASSWORD EXPIRE NEVER" in str(caught.value)
+    assert not _clone_exists(rig.mariadb, secret.username)
+    assert staging_labels(rig.sm, secret.arn)[token] == ["AWSPENDING"]
