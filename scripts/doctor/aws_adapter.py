@@ -33,11 +33,13 @@ _ACCESS_DENIED = frozenset(
 )
 _CREDENTIALS = "NoCredentials"
 _UNREACHABLE = "EndpointUnreachable"
+_UNPARSABLE = "UnparsableResponse"
 
 
 class AwsError(Exception):
     """An AWS call failed. ``code`` is AWS's error code or one of ours (``NoCredentials``,
-    ``EndpointUnreachable``); the message never contains a secret value."""
+    ``EndpointUnreachable``, ``UnparsableResponse``); the message never contains a secret
+    value."""
 
     def __init__(self, message: str, *, code: str, operation: str) -> None:
         super().__init__(message)
@@ -207,6 +209,9 @@ def _translated(operation: str) -> Iterator[None]:
         NoCredentialsError,
         PartialCredentialsError,
     )
+    from botocore.parsers import (  # type: ignore[import-untyped,unused-ignore]
+        ResponseParserError,
+    )
 
     try:
         yield
@@ -227,6 +232,12 @@ def _translated(operation: str) -> Iterator[None]:
         raise AwsError(
             f"{operation}: cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}",
             code=_UNREACHABLE,
+            operation=operation,
+        ) from exc
+    except ResponseParserError as exc:  # not a BotoCoreError: an HTML page, a proxy's answer
+        raise AwsError(
+            f"{operation}: the endpoint's answer is not an AWS response",
+            code=_UNPARSABLE,
             operation=operation,
         ) from exc
     except BotoCoreError as exc:

@@ -97,6 +97,11 @@ def _aws_hint(error: AwsError, what: str) -> str:
         )
     if error.code == "EndpointUnreachable":
         return "check the network / AWS_ENDPOINT_URL; the endpoint did not answer"
+    if error.code == "UnparsableResponse":
+        return (
+            "the endpoint did not answer as AWS (an HTML page?): check AWS_ENDPOINT_URL, "
+            "--region and any HTTPS proxy"
+        )
     if error.code in {"InvalidRegionError", "NoRegionError"}:
         return "not a usable AWS region: check --region (e.g. ap-northeast-1) or AWS_REGION"
     return f"AWS answered {error.code}; see {TROUBLESHOOTING}"

@@ -205,3 +205,41 @@ def test_a_malformed_region_fails_with_a_region_hint(
     assert status == 1
     assert "check --region" in out
     assert "AWS answered" not in out
+
+
+def test_an_endpoint_that_does_not_answer_as_aws_fails_with_a_hint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given AWS_ENDPOINT_URL pointing at a web server that answers an HTML error page
+    # (a proxy's page, another local service, moto asked for a region it cannot serve)
+    import http.server
+    import threading
+
+    class HtmlPage(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = b"<!doctype html><title>500 Internal Server Error</title>"
+            self.send_response(500)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HtmlPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.server_address[1]}")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    try:
+        # When
+        status = main(["--env", "dev", "--template", str(DOCTOR_TEMPLATE)])
+    finally:
+        server.shutdown()
+        server.server_close()
+    # Then a failed row with a hint, not a traceback
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "UnparsableResponse" in out
+    assert "hint: the endpoint did not answer as AWS" in out
