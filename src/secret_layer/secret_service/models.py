@@ -29,6 +29,7 @@ __all__ = [
 MYSQL_ENGINES = frozenset({"mysql", "aurora-mysql", "aurora", "mariadb"})
 JWT_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
 JWT_MIN_KEY_LENGTH = 32
+MAX_JSON_DEPTH = 100  # objects/arrays inside one another; far below the recursion limit
 
 
 def _freeze(value: Any) -> Any:
@@ -83,7 +84,29 @@ def parse_secret_json(secret_string: str, *, secret_id: str | None = None) -> di
             f"not a JSON {json_type_name(document)}",
             secret_id=secret_id,
         )
+    if _nested_deeper_than(document, MAX_JSON_DEPTH):
+        # The C decoder goes deeper than Python's recursion limit, which the copies of
+        # get_secret_json and of the models' extra fields would then hit.
+        raise SecretFormatError(
+            f"secret {secret_id or '?'} is JSON nested more than {MAX_JSON_DEPTH} levels "
+            "deep; store a flatter JSON object",
+            secret_id=secret_id,
+        )
     return document
+
+
+def _nested_deeper_than(document: dict[str, Any], limit: int) -> bool:
+    """True when objects/arrays nest more than ``limit`` levels (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        children = value.values() if isinstance(value, dict) else value
+        for child in children:
+            if isinstance(child, dict | list):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 _JSON_TYPE_NAMES: dict[type, str] = {

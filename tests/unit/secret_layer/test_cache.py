@@ -263,6 +263,19 @@ def test_get_secret_json_returns_a_copy_the_caller_may_change(
     assert secrets.stats().api_calls == 2
 
 
+def test_get_secret_json_of_a_too_deeply_nested_object_is_a_format_error(
+    stubbed: Stubbed, clock: FakeClock
+) -> None:
+    # Given a JSON object nested 1,500 levels deep (the decoder reads it; a copy cannot)
+    client, stubber = stubbed
+    expect_get(stubber, "deep", '{"a": ' * 1_500 + "1" + "}" * 1_500)
+    secrets = service(client, clock)
+
+    # When / Then: a typed error naming the secret, not a RecursionError
+    with pytest.raises(SecretFormatError, match="secret deep is JSON nested more than 100"):
+        secrets.get_secret_json("deep")
+
+
 @pytest.mark.parametrize("bad_id", ["", "   ", None, 42, ["a"]])
 def test_a_bad_secret_id_is_refused_before_any_call(
     stubbed: Stubbed, clock: FakeClock, bad_id: object

@@ -92,6 +92,16 @@ def test_json_nested_too_deep_is_a_format_error_not_a_recursion_error() -> None:
     assert caught.value.__cause__ is None
 
 
+def test_json_the_decoder_reads_but_nested_too_deep_to_copy_is_a_format_error() -> None:
+    # Given a JSON object the decoder accepts, with a field nested 2,000 levels deep
+    deep = '{"host": "db", "username": "u", "password": "p", "x": ' + "[" * 2_000 + "]" * 2_000
+    deep += "}"
+
+    # When / Then: a typed error naming the depth limit, not a RecursionError from the copy
+    with pytest.raises(SecretFormatError, match="nested more than 100 levels"):
+        DatabaseCredentials.from_secret_string(deep)
+
+
 @pytest.mark.parametrize(
     ("value", "json_type"),
     [("null", "null"), ("[]", "array"), ('"x"', "string"), ("3", "number"), ("true", "boolean")],
