@@ -23,6 +23,7 @@ What differs per strategy (single-user, alternating-users, random-key) is a smal
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -390,6 +391,27 @@ class _SingleUser:
             )
 
 
+@contextlib.contextmanager
+def _master_login(
+    ctx: RotationContext, master: DatabaseCredentials, current: DatabaseCredentials
+) -> Iterator[None]:
+    """A refused master login names the master secret, not the application's."""
+    try:
+        yield
+    except DatabaseAuthError as exc:
+        raise DatabaseAuthError(
+            f"secret {ctx.metadata.name}: the database refused the login of the master user "
+            f"{master.username!r} from its master secret (field 'masterarn', MySQL "
+            f"{exc.code}); put the master user's current password into that secret. Nothing "
+            "was changed",
+            host=master.host,
+            port=master.port,
+            username=master.username,
+            code=exc.code,
+            secret_id=current.masterarn,
+        ) from exc
+
+
 class _AlternatingUsers:
     """``app`` and ``app_clone`` take turns; the master secret changes the other one."""
 
@@ -462,7 +484,8 @@ class _AlternatingUsers:
         master = self._master(ctx, current, pending)
         source = ctx.db.account_of(current)  # AWSCURRENT must log in (confused deputy)
         target = Account(user=pending.username, host=source.host)
-        ctx.db.sync_clone(master, source=source, target=target, password=pending.password)
+        with _master_login(ctx, master, current):
+            ctx.db.sync_clone(master, source=source, target=target, password=pending.password)
         ctx.event("alternate user synchronised", source=str(source), target=str(target),
                   username=pending.username, host=pending.host)  # fmt: skip
         return "user-synchronised"
@@ -493,11 +516,12 @@ class _AlternatingUsers:
             return
         master = self._master(ctx, current, pending)
         source = ctx.db.account_of(current)
-        ctx.db.set_password(
-            master,
-            account=Account(user=pending.username, host=source.host),
-            new_password=previous_creds.password,
-        )
+        with _master_login(ctx, master, current):
+            ctx.db.set_password(
+                master,
+                account=Account(user=pending.username, host=source.host),
+                new_password=previous_creds.password,
+            )
         ctx.event("database password restored", restored_stage=AWSPREVIOUS,
                   username=pending.username, host=pending.host)  # fmt: skip
 

@@ -22,7 +22,7 @@ from harness.rotation import ROTATION_STEPS, rotate, staging_labels
 from harness.secret_checks import assert_no_secret_in
 from rotation_errors import RotationDatabaseError, RotationStateError, RotationTestFailedError
 from secret_service import SecretService
-from secret_service.errors import SecretFormatError, SecretNotFoundError
+from secret_service.errors import DatabaseAuthError, SecretFormatError, SecretNotFoundError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -111,6 +111,30 @@ def test_an_unreadable_master_secret_fails_set_secret_naming_masterarn_and_chang
     # Then the error says which field to check, and nothing changed
     assert "masterarn" in str(caught.value)
     assert caught.value.secret_id == rig.master_arn
+    assert not _clone_exists(rig.mariadb, secret.username)
+    assert staging_labels(rig.sm, secret.arn)[token] == ["AWSPENDING"]
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+
+
+def test_a_master_secret_with_a_wrong_password_fails_set_secret_naming_masterarn(
+    rig: Rig,
+) -> None:
+    # Given the master secret holds a password the database no longer accepts
+    secret = rig.alternating_secret()
+    wrong = "wrong-Master-Passw0rd"
+    master = rig.doc(rig.master_arn) | {"password": wrong}
+    rig.sm.put_secret_value(SecretId=rig.master_arn, SecretString=json.dumps(master))
+    token, event = start(rig.sm, secret.arn)
+    rig.invoke(event("createSecret"))
+
+    # When setSecret runs
+    with pytest.raises(DatabaseAuthError) as caught:
+        rig.invoke(event("setSecret"))
+
+    # Then the error names the master secret (not the application's) and nothing changed
+    assert caught.value.secret_id == rig.master_arn
+    assert "masterarn" in str(caught.value)
+    assert_no_secret_in([str(caught.value)], secrets=[wrong, rig.mariadb.admin_password])
     assert not _clone_exists(rig.mariadb, secret.username)
     assert staging_labels(rig.sm, secret.arn)[token] == ["AWSPENDING"]
     assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
