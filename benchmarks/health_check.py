@@ -56,7 +56,13 @@ def secret_value(kind: str, index: int) -> str:
 
 def main() -> None:
     os.environ.update(offline_environment())
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "POWERTOOLS_METRICS_DISABLED"):
+    # The canary refuses the Powertools switches that would silence its metrics.
+    for name in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "POWERTOOLS_METRICS_DISABLED",
+        "POWERTOOLS_DEV",
+    ):
         os.environ.pop(name, None)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log
 
