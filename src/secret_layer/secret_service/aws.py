@@ -113,10 +113,14 @@ def keep_secret_values_out_of_debug_logs() -> None:
     A function run with ``AWS_LAMBDA_LOG_LEVEL=DEBUG`` (or a root logger at DEBUG) would
     otherwise write every secret it reads to CloudWatch Logs. Other botocore loggers
     (retries, credentials, endpoints chosen) keep the application's level.
+
+    The loggers' own level is set, not only when they are at DEBUG now: one that merely
+    inherits WARNING today would follow the root to DEBUG when the application
+    configures its logging after the first read (a ``preload()`` at module scope).
     """
     for name in _BODY_LOGGERS:
         body_logger = logging.getLogger(name)
-        if body_logger.getEffectiveLevel() < logging.INFO:
+        if body_logger.level < logging.INFO:  # NOTSET (inherits) or DEBUG
             body_logger.setLevel(logging.INFO)
 
 

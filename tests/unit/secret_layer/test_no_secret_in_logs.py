@@ -154,3 +154,28 @@ def test_an_application_logging_at_debug_gets_no_value_from_botocore(
     assert_same_secret(read, value, what="the value read")
     assert any(r.name.startswith("botocore") for r in caplog.records)
     assert_no_secret_in([caplog.text], secrets=[value])
+
+
+def test_logging_raised_to_debug_after_the_first_read_gets_no_value_from_botocore(
+    sm: SecretsManagerClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a service whose first read happened while the application logged at WARNING
+    # (e.g. preload() at module scope, before the function configures its logging)
+    early, later = "debug-later-first-value-41", "debug-later-second-value-42"
+    remember(early, later)
+    create_secret(sm, "early", early)
+    create_secret(sm, "later", later)
+    for name in ("botocore", "botocore.endpoint", "botocore.parsers", "botocore.hooks"):
+        logging.getLogger(name).setLevel(logging.NOTSET)
+    caplog.set_level(logging.WARNING)
+    secrets = SecretService(sm)
+    secrets.get_secret_string("early")
+
+    # When the application then logs at DEBUG, and another secret is read
+    caplog.set_level(logging.DEBUG)
+    read = secrets.get_secret_string("later")
+
+    # Then botocore logs, but no line holds the value read
+    assert_same_secret(read, later, what="the value read")
+    assert any(r.name.startswith("botocore") for r in caplog.records)
+    assert_no_secret_in([caplog.text], secrets=[early, later])
