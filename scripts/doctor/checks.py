@@ -87,24 +87,55 @@ class _Context:
         return resource.name
 
 
+_EXPIRED = (
+    "the credentials' session expired: aws sso login (or refresh AWS_SESSION_TOKEN / "
+    "AWS_PROFILE's credentials), then rerun make doctor"
+)
+_NOT_ACCEPTED = (
+    "AWS does not accept these credentials: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY "
+    "(a copy-paste error?) or unset them to use AWS_PROFILE"
+)
+# What to do, by error code: AWS's (ClientError) or botocore's before any call.
+_HINTS_BY_CODE = {
+    "NoCredentials": (
+        "configure AWS credentials (AWS_PROFILE, aws sso login); a moto server "
+        "(AWS_ENDPOINT_URL) takes any: AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
+    ),
+    "ProfileNotFound": (
+        "AWS_PROFILE names no profile of this machine: aws configure list-profiles, "
+        "then export AWS_PROFILE=<one of them>"
+    ),
+    **dict.fromkeys(
+        (
+            "ExpiredToken",
+            "ExpiredTokenException",
+            "RequestExpired",
+            "TokenRetrievalError",
+            "UnauthorizedSSOTokenError",
+            "SSOTokenLoadError",
+        ),
+        _EXPIRED,
+    ),
+    **dict.fromkeys(
+        ("InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch"),
+        _NOT_ACCEPTED,
+    ),
+    "EndpointUnreachable": "check the network / AWS_ENDPOINT_URL; the endpoint did not answer",
+    "UnparsableResponse": (
+        "the endpoint did not answer as AWS (an HTML page?): check AWS_ENDPOINT_URL, "
+        "--region and any HTTPS proxy"
+    ),
+    **dict.fromkeys(
+        ("InvalidRegionError", "NoRegionError"),
+        "not a usable AWS region: check --region (e.g. ap-northeast-1) or AWS_REGION",
+    ),
+}
+
+
 def _aws_hint(error: AwsError, what: str) -> str:
     if isinstance(error, AccessDenied):
         return f"these credentials may not call {error.operation}: use a role that can read {what}"
-    if error.code == "NoCredentials":
-        return (
-            "configure AWS credentials (AWS_PROFILE, aws sso login); a moto server "
-            "(AWS_ENDPOINT_URL) takes any: AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing"
-        )
-    if error.code == "EndpointUnreachable":
-        return "check the network / AWS_ENDPOINT_URL; the endpoint did not answer"
-    if error.code == "UnparsableResponse":
-        return (
-            "the endpoint did not answer as AWS (an HTML page?): check AWS_ENDPOINT_URL, "
-            "--region and any HTTPS proxy"
-        )
-    if error.code in {"InvalidRegionError", "NoRegionError"}:
-        return "not a usable AWS region: check --region (e.g. ap-northeast-1) or AWS_REGION"
-    return f"AWS answered {error.code}; see {TROUBLESHOOTING}"
+    return _HINTS_BY_CODE.get(error.code, f"AWS answered {error.code}; see {TROUBLESHOOTING}")
 
 
 def _fail_from(check: str, target: str, error: AwsError, *, missing_hint: str) -> CheckResult:

@@ -144,6 +144,46 @@ def test_missing_credentials_hint_says_what_a_moto_server_accepts(healthy: Envir
     assert "AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing" in result.hint
 
 
+@pytest.mark.parametrize(
+    ("code", "advice"),
+    [
+        ("ExpiredToken", "aws sso login"),
+        ("ExpiredTokenException", "aws sso login"),
+        ("InvalidClientTokenId", "AWS_ACCESS_KEY_ID"),
+        ("UnrecognizedClientException", "AWS_ACCESS_KEY_ID"),
+        ("SignatureDoesNotMatch", "AWS_SECRET_ACCESS_KEY"),
+    ],
+)
+def test_credentials_aws_refuses_stop_the_run_with_a_credentials_hint(
+    healthy: Environment, code: str, advice: str
+) -> None:
+    # Given credentials AWS no longer (or never) accepts
+    adapter = healthy.adapter()
+    answer_with_error(adapter, "sts", "GetCallerIdentity", code)
+    # When
+    (result,) = rows(healthy, adapter)
+    # Then the hint says what to do about the credentials, not "AWS answered ..."
+    assert (result.status, result.detail) == (Status.FAIL, code)
+    assert advice in result.hint
+    assert "AWS answered" not in result.hint
+
+
+def test_a_profile_that_does_not_exist_stops_the_run_naming_aws_profile(
+    healthy: Environment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given AWS_PROFILE naming no profile of this machine
+    from scripts.doctor.aws_adapter import AwsAdapter
+
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    # When
+    (result,) = rows(healthy, AwsAdapter(region=healthy.region))
+    # Then
+    assert (result.status, result.detail) == (Status.FAIL, "ProfileNotFound")
+    assert "AWS_PROFILE" in result.hint
+    assert "aws configure list-profiles" in result.hint
+
+
 def test_a_missing_stack_fails_and_says_how_to_deploy(healthy: Environment) -> None:
     # Given
     healthy.client("cloudformation").delete_stack(StackName=healthy.expected.stack_name)
