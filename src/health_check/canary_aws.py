@@ -111,7 +111,7 @@ def discover_secret_ids(
     filters: list[Any] = [{"Key": "tag-key", "Values": [tag_key]}]
     if tag_value is not None:
         filters.append({"Key": "tag-value", "Values": [tag_value]})
-    tag = tag_key if tag_value is None else f"{tag_key}={tag_value}"
+    wanted = tag_key if tag_value is None else f"{tag_key}={tag_value}"
     kwargs: dict[str, Any] = {"Filters": filters, "MaxResults": 100}
     found: list[str] = []
     started = clock()
@@ -128,7 +128,7 @@ def discover_secret_ids(
                 found.append(entry["ARN"])
         if len(found) > MAX_DISCOVERED_SECRETS:
             raise SecretConfigError(
-                f"more than {MAX_DISCOVERED_SECRETS} secrets match tag {tag}; one run cannot "
+                f"more than {MAX_DISCOVERED_SECRETS} secrets match tag {wanted}; one run cannot "
                 "check them all in time: narrow discovery with SECRET_TAG_VALUE or a more "
                 "specific SECRET_TAG_KEY"
             )
@@ -139,7 +139,7 @@ def discover_secret_ids(
         if elapsed_s >= time_limit_s:
             raise SecretConfigError(
                 f"ListSecrets still had more pages after {pages} pages in {elapsed_s:.1f} s "
-                f"({len(found)} secrets match tag {tag} so far; a large account's filtered "
+                f"({len(found)} secrets match tag {wanted} so far; a large account's filtered "
                 "list comes in sparse pages): list the secrets in SECRET_IDS instead of "
                 "discovering them, or raise the function's timeout"
             )
