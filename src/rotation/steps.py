@@ -496,8 +496,20 @@ class _AlternatingUsers:
 
     def test(self, ctx: RotationContext) -> None:
         pending, current = self._pair(ctx)
-        got = ctx.db.profile(pending)
         want = ctx.db.profile(current)
+        target = Account(user=pending.username, host=want.account.host)
+        try:
+            got = ctx.db.profile(pending)
+        except DatabaseAuthError as exc:
+            if exc.code not in (None, "1045"):
+                raise
+            raise _failed(
+                ctx,
+                f"the AWSPENDING password of {target}, set by setSecret, is refused: another "
+                f"account of {pending.username!r} with a narrower host may match the function's "
+                "address first (list them from mysql.user) and must be dropped, or the "
+                "password was changed since setSecret",
+            ) from exc
         if got.account.user != pending.username:
             raise _failed(ctx, f"the AWSPENDING login became account {got.account}")
         if (got.grants, got.require) != (want.grants, want.require):

@@ -460,3 +460,32 @@ def test_an_expired_awscurrent_password_fails_alternating_set_secret_saying_so(r
     assert "PASSWORD EXPIRE NEVER" in str(caught.value)
     assert not _clone_exists(rig.mariadb, secret.username)
     assert staging_labels(rig.sm, secret.arn)[token] == ["AWSPENDING"]
+
+
+def test_a_clone_shadowed_by_an_account_on_a_narrower_host_is_rolled_back_saying_so(
+    rig: Rig,
+) -> None:
+    # Given app_clone also exists on the function's own address, with another password:
+    # the server picks that account for the login before app_clone@'%'
+    secret = rig.alternating_secret()
+    clone = secret.username + "_clone"
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("CREATE USER %s@'127.0.0.1' IDENTIFIED BY 'Shadow-Passw0rd-1'", (clone,))
+    try:
+        token, event = start(rig.sm, secret.arn)
+        rig.invoke(event("createSecret"))
+        rig.invoke(event("setSecret"))
+
+        # When testSecret runs
+        with pytest.raises(RotationTestFailedError) as caught:
+            rig.invoke(event("testSecret"))
+    finally:
+        with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("DROP USER IF EXISTS %s@'127.0.0.1'", (clone,))
+
+    # Then it is rolled back, and the error points at the other accounts of that user
+    assert caught.value.rolled_back
+    assert f"{clone}@%" in str(caught.value)
+    assert "mysql.user" in str(caught.value)
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+    assert token not in staging_labels(rig.sm, secret.arn)
