@@ -84,7 +84,18 @@ class DescribeRotationMetadata:
             last_rotated=_utc(response.get("LastRotatedDate")),
             next_rotation=_utc(response.get("NextRotationDate")),
             created=_utc(response.get("CreatedDate")),
+            period_days=_period_days(response.get("RotationRules")),
         )
+
+
+def _period_days(rules: Any) -> float | None:
+    """``AutomaticallyAfterDays`` of the secret's rotation rules, if it is a positive number."""
+    if not isinstance(rules, dict):
+        return None
+    days = rules.get("AutomaticallyAfterDays")
+    if isinstance(days, bool) or not isinstance(days, int | float) or days <= 0:
+        return None
+    return float(days)
 
 
 def discover_secret_ids(

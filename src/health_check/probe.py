@@ -82,6 +82,8 @@ class RotationMetadata:
     last_rotated: datetime | None = None
     next_rotation: datetime | None = None
     created: datetime | None = None
+    # RotationRules.AutomaticallyAfterDays: the secret's own schedule, when it has one
+    period_days: float | None = None
 
 
 class RotationMetadataSource(Protocol):
@@ -224,8 +226,13 @@ def assess_rotation(
     ``require_database_rotation`` (every environment that schedules rotation), always
     when it is the database secret: a database password that never rotates is overdue
     too. Such a secret is overdue when its NextRotationDate is more than ``grace_days``
-    past, or when the last rotation is more than ``period_days + grace_days`` ago.
+    past, or when the last rotation is more than ``period_days + grace_days`` ago. The
+    period is the secret's own (``RotationRules.AutomaticallyAfterDays``) when it has one,
+    so a JWT key on a longer schedule than the database is not called overdue;
+    ``period_days`` is the fallback for a secret without a schedule.
     """
+    if metadata.period_days is not None:
+        period_days = metadata.period_days
     reference = metadata.last_rotated or metadata.created
     days = None
     if reference is not None:

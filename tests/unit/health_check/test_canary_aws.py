@@ -56,6 +56,7 @@ def test_rotation_metadata_is_read_from_describe_secret(
             "LastRotatedDate": last,
             "NextRotationDate": datetime(2026, 12, 20, 3, 0, tzinfo=UTC),
             "CreatedDate": datetime(2026, 1, 1, tzinfo=UTC),
+            "RotationRules": {"AutomaticallyAfterDays": 30},
         },
         {"SecretId": "app-dev-secret-database"},
     )
@@ -66,6 +67,7 @@ def test_rotation_metadata_is_read_from_describe_secret(
     assert metadata.last_rotated == last
     assert metadata.next_rotation == datetime(2026, 12, 20, 3, 0, tzinfo=UTC)
     assert metadata.created == datetime(2026, 1, 1, tzinfo=UTC)
+    assert metadata.period_days == 30.0
 
 
 def test_a_secret_without_rotation_has_no_dates(
@@ -76,6 +78,20 @@ def test_a_secret_without_rotation_has_no_dates(
     metadata = DescribeRotationMetadata(client).describe_rotation("x")
 
     assert (metadata.enabled, metadata.last_rotated, metadata.next_rotation) == (False, None, None)
+    assert metadata.period_days is None
+
+
+def test_a_schedule_without_a_day_count_leaves_the_period_to_the_configuration(
+    client: SecretsManagerClient, stub: Stubber
+) -> None:
+    rules = {"ScheduleExpression": "cron(0 4 ? * SUN *)"}
+    stub.add_response(
+        "describe_secret",
+        {"Name": "app-dev-secret-jwt", "RotationEnabled": True, "RotationRules": rules},
+        {"SecretId": "x"},
+    )
+
+    assert DescribeRotationMetadata(client).describe_rotation("x").period_days is None
 
 
 @pytest.mark.parametrize(

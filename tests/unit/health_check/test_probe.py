@@ -350,6 +350,15 @@ def test_a_last_rotation_older_than_period_plus_grace_is_overdue() -> None:
     assert overdue is True
 
 
+def test_the_secrets_own_schedule_sets_the_period_not_the_environments() -> None:
+    # Given a JWT key rotated 60 days ago on its own 90-day schedule (the canary's is 30)
+    _, overdue = assess(enabled=True, last_rotated=NOW - timedelta(days=60), period_days=90)
+    # Then it is on time; and 92 days without rotation is late on that same schedule
+    assert overdue is False
+    _, late = assess(enabled=True, last_rotated=NOW - timedelta(days=92), period_days=90)
+    assert late is True
+
+
 def test_a_never_rotated_secret_counts_from_its_creation() -> None:
     days, overdue = assess(enabled=True, created=NOW - timedelta(days=40))
 
