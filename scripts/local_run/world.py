@@ -27,7 +27,7 @@ from scripts.local_run.template_specs import (
 from scripts.sam_template import DeployedTemplate
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, MutableMapping
     from types import TracebackType
 
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -223,7 +223,7 @@ class LocalWorld:
         self._stack.callback(werkzeug.setLevel, werkzeug.level)
         werkzeug.setLevel(logging.ERROR)
 
-        os.environ.pop("AWS_PROFILE", None)
+        _loopback_only(os.environ)
         os.environ.update(offline_environment())
         server = self._stack.enter_context(MotoServer())
         self.endpoint_url = server.endpoint_url
@@ -339,6 +339,28 @@ class LocalWorld:
             "app user",
             f"{username} on database {database} (REQUIRE SSL, password = the secret's)",
         )
+
+
+# Settings of the user's shell that would send the run's AWS calls elsewhere than its
+# own moto server: a profile, service-specific endpoints, ignoring AWS_ENDPOINT_URL.
+_REDIRECTING_VARIABLES = ("AWS_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
+def _loopback_only(environ: MutableMapping[str, str]) -> None:
+    """Keep every call of this process on 127.0.0.1 (``close`` restores the environment).
+
+    Drops the variables that redirect boto3 (``AWS_ENDPOINT_URL_<SERVICE>`` included)
+    and adds loopback to ``NO_PROXY``: with a corporate ``HTTP(S)_PROXY`` set, calls to
+    the moto server would otherwise go to the proxy.
+    """
+    for name in [n for n in environ if n.startswith("AWS_ENDPOINT_URL_")]:
+        del environ[name]
+    for name in _REDIRECTING_VARIABLES:
+        environ.pop(name, None)
+    for name in ("NO_PROXY", "no_proxy"):
+        hosts = [h.strip() for h in environ.get(name, "").split(",") if h.strip()]
+        environ[name] = ",".join([*hosts, *(h for h in _LOOPBACK_HOSTS if h not in hosts)])
 
 
 def _reset_moto(endpoint_url: str) -> None:

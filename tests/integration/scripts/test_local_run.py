@@ -413,3 +413,25 @@ def test_an_undo_the_admin_cannot_finish_names_what_is_left_and_how_to_drop_it(
     # Then the user went; the database is named with the statement that drops it
     assert f"DROP DATABASE IF EXISTS `{name}`" in str(caught.value)
     assert left == ((), ((name,),))
+
+
+def test_proxies_and_endpoint_settings_in_your_environment_do_not_redirect_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a shell set up for a corporate proxy and for another AWS emulator: each of
+    # these would send the run's AWS calls somewhere other than its own moto server
+    # (dead ports on 127.0.0.1, so nothing leaves this machine whatever happens)
+    dead = "http://127.0.0.1:9"
+    for variable in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(variable, dead)
+    for variable in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", dead)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_KMS", dead)
+    monkeypatch.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+    environ_before = dict(os.environ)
+    # When
+    run = run_make_local([])
+    # Then every step held against the run's own servers; your environment is as it was
+    assert run.status == 0, run.out + run.err
+    assert dict(os.environ) == environ_before
