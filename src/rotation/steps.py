@@ -505,10 +505,10 @@ class _AlternatingUsers:
                 raise
             raise _failed(
                 ctx,
-                f"the AWSPENDING password of {target}, set by setSecret, is refused: another "
-                f"account of {pending.username!r} with a narrower host may match the function's "
-                "address first (list them from mysql.user) and must be dropped, or the "
-                "password was changed since setSecret",
+                f"the AWSPENDING password of {target}, set by setSecret, is refused: it was "
+                "changed since (an earlier rollback, or by hand), or another account of "
+                f"{pending.username!r} with a narrower host matches the function's address "
+                "first (list them from mysql.user) and must be dropped",
             ) from exc
         if got.account.user != pending.username:
             raise _failed(ctx, f"the AWSPENDING login became account {got.account}")
