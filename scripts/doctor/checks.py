@@ -121,6 +121,10 @@ _HINTS_BY_CODE = {
         _NOT_ACCEPTED,
     ),
     "EndpointUnreachable": "check the network / AWS_ENDPOINT_URL; the endpoint did not answer",
+    "ProxyConnectionError": (
+        "the proxy in HTTPS_PROXY / HTTP_PROXY did not answer: check it; for a moto server "
+        "on this machine bypass it: NO_PROXY=127.0.0.1"
+    ),
     "UnparsableResponse": (
         "the endpoint did not answer as AWS (an HTML page?): check AWS_ENDPOINT_URL, "
         "--region and any HTTPS proxy"

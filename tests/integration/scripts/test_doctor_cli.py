@@ -243,3 +243,22 @@ def test_an_endpoint_that_does_not_answer_as_aws_fails_with_a_hint(
     assert status == 1
     assert "UnparsableResponse" in out
     assert "hint: the endpoint did not answer as AWS" in out
+
+
+def test_a_proxy_that_does_not_answer_fails_with_a_proxy_hint(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a moto server, and a shell whose proxy settings (dead, on 127.0.0.1) catch it
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint_url)
+    for variable in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.setenv(variable, "http://127.0.0.1:9")
+    for variable in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+    # When
+    status = main(["--env", "dev", "--template", str(DOCTOR_TEMPLATE)])
+    # Then the hint names the proxy settings and the way around them
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "ProxyConnectionError" in out
+    assert "NO_PROXY=127.0.0.1" in out
+    assert "AWS answered" not in out
