@@ -37,7 +37,8 @@ _SECRET_ARN = re.compile(
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$"
 )
 _ENVIRONMENT = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-_ENDPOINT = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/?$")
+_ENDPOINT = re.compile(r"^(?P<scheme>https?)://(?P<host>[A-Za-z0-9.-]+)(:\d{1,5})?/?$")
+_LOOPBACK = re.compile(r"^(localhost|127(\.\d{1,3}){3})$")
 _TAG = re.compile(r"^[\w .:/=+\-@]{1,256}$", re.UNICODE)
 
 
@@ -276,7 +277,17 @@ def _check_powertools_switches(env: Mapping[str, str]) -> None:
 
 def _endpoint(env: Mapping[str, str]) -> str | None:
     url = _optional(env, "SECRETS_MANAGER_ENDPOINT")
-    if url is not None and not _ENDPOINT.match(url):
+    if url is None:
+        return None
+    matched = _ENDPOINT.match(url)
+    if matched and matched["scheme"] == "http" and not _LOOPBACK.match(matched["host"]):
+        raise CanaryConfigError(
+            f"SECRETS_MANAGER_ENDPOINT={url!r} is plain http to a remote host: secret values "
+            "would cross the network unencrypted; use https:// (http:// is for a local "
+            "emulator on 127.0.0.1 or localhost only)",
+            variable="SECRETS_MANAGER_ENDPOINT",
+        )
+    if not matched:
         raise CanaryConfigError(
             f"SECRETS_MANAGER_ENDPOINT={url!r} is not an endpoint URL; use "
             "https://<host> (a VPC interface endpoint's DNS name), or leave it empty for "

@@ -75,6 +75,14 @@ def test_a_secrets_manager_endpoint_is_read_and_empty_means_the_regional_one() -
     assert empty.secrets_manager_endpoint is None
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:5000", "http://localhost:4566/"])
+def test_plain_http_is_accepted_for_a_local_emulator_only(url: str) -> None:
+    assert CanaryConfig.from_env(env(SECRETS_MANAGER_ENDPOINT=url)).secrets_manager_endpoint == url
+
+    with pytest.raises(CanaryConfigError, match="plain http to a remote host"):
+        CanaryConfig.from_env(env(SECRETS_MANAGER_ENDPOINT="http://secretsmanager.example.com"))
+
+
 @pytest.mark.parametrize(
     ("raw", "required"), [(None, True), ("true", True), ("FALSE", False), ("false", False)]
 )
@@ -117,6 +125,7 @@ def test_a_readable_ca_bundle_path_is_kept(tmp_path: Path) -> None:
         ({"RDS_CA_BUNDLE": "/nonexistent/rds-ca.pem"}, "RDS_CA_BUNDLE"),
         ({"SECRETS_MANAGER_ENDPOINT": "vpce-1.secretsmanager.example"}, "SECRETS_MANAGER_ENDPOINT"),
         ({"SECRETS_MANAGER_ENDPOINT": "https://host/path?x=1"}, "SECRETS_MANAGER_ENDPOINT"),
+        ({"SECRETS_MANAGER_ENDPOINT": "http://vpce-1.example.com"}, "SECRETS_MANAGER_ENDPOINT"),
         ({"REQUIRE_DATABASE_ROTATION": "yes"}, "REQUIRE_DATABASE_ROTATION"),
     ],
 )
