@@ -42,7 +42,11 @@ def run(config: LocalConfig, console: Console) -> int:
         console.step(5, "summary")
         leaked = flow.leaked_values()
         secrets_checked = len(world.every_secret_value())
-        console.line("      stopping the database and the moto server...")
+        console.line(
+            "      dropping the rehearsal user and database, stopping the moto server..."
+            if config.db_host
+            else "      stopping the database and the moto server..."
+        )
     return _summary(console, outcomes, leaked, secrets_checked, time.perf_counter() - started)
 
 

@@ -257,6 +257,8 @@ def test_a_rehearsal_against_your_own_mysql_leaves_nothing_behind(
     # Then the rehearsal ran, the drill was not done to your server, nothing is left
     assert [run.step_result(n) for n in (1, 2, 4, 5)] == ["PASS", "PASS", "SKIP", "PASS"], run.out
     assert "skipped: the drill freezes the database server" in run.out
+    assert "stopping the database" not in run.out  # yours is never stopped
+    assert "dropping the rehearsal user" in run.out
     assert mariadb.running
     with mariadb.admin_connection() as conn, conn.cursor() as cur:
         cur.execute("SELECT COUNT(*) FROM mysql.user WHERE user LIKE 'sg\\_rehearsal\\_%'")
