@@ -299,9 +299,18 @@ def _same_server(
     if (a.host, a.port) != (b.host, b.port):
         raise RotationStateError(
             f"secret {ctx.metadata.name}: {what} points at {b.host}:{b.port} but AWSCURRENT "
-            f"at {a.host}:{a.port}; refusing to change a password on another server",
+            f"at {a.host}:{a.port}; refusing to change a password on another server"
+            + (_STALE_PENDING.format(token=ctx.token) if what == "AWSPENDING" else ""),
             secret_id=ctx.arn,
         )
+
+
+# AWSPENDING no longer matches AWSCURRENT: AWSCURRENT was changed by hand after createSecret.
+_STALE_PENDING = (
+    ". AWSPENDING was made from an earlier AWSCURRENT (changed since createSecret) and this "
+    "rotation cannot go on: remove the label from version {token} (UpdateSecretVersionStage "
+    "--remove-from-version-id) and rotate again"
+)
 
 
 class _SingleUser:
@@ -321,7 +330,7 @@ class _SingleUser:
         if pending.username != current.username:
             raise RotationStateError(
                 f"secret {ctx.metadata.name}: AWSPENDING names another user than AWSCURRENT; "
-                "single-user rotation keeps the user name",
+                "single-user rotation keeps the user name" + _STALE_PENDING.format(token=ctx.token),
                 secret_id=ctx.arn,
             )
         return pending, current
@@ -436,7 +445,8 @@ class _AlternatingUsers:
         if pending.username != alternate_username(current.username, secret_id=ctx.arn):
             raise RotationStateError(
                 f"secret {ctx.metadata.name}: AWSPENDING's user is not the alternate of "
-                f"AWSCURRENT's ({current.username!r} <-> {current.username + CLONE_SUFFIX!r})",
+                f"AWSCURRENT's ({current.username!r} <-> {current.username + CLONE_SUFFIX!r})"
+                + _STALE_PENDING.format(token=ctx.token),
                 secret_id=ctx.arn,
             )
         return pending, current

@@ -268,3 +268,22 @@ def test_a_pending_value_pointing_at_another_server_is_refused(
         rig.invoke(rotation_event(db_secret.arn, token, "setSecret"))
 
     assert rig.logs_in(db_secret.username, db_secret.password)
+
+
+def test_a_pending_value_left_from_before_awscurrent_moved_server_says_to_drop_it(
+    rig: Rig, db_secret: SecretUnderTest
+) -> None:
+    # Given createSecret ran, then AWSCURRENT was pointed at another endpoint by hand
+    token = begin_rotation(rig.sm, db_secret.arn)
+    rig.invoke(rotation_event(db_secret.arn, token, "createSecret"))
+    moved = rig.doc(db_secret.arn) | {"host": "db-new.internal"}
+    rig.sm.put_secret_value(SecretId=db_secret.arn, SecretString=json.dumps(moved))
+
+    # When Secrets Manager retries setSecret for the old token
+    with pytest.raises(RotationStateError) as caught:
+        rig.invoke(rotation_event(db_secret.arn, token, "setSecret"))
+
+    # Then the error says the pending value is stale and how to get rid of it
+    assert token in str(caught.value)
+    assert "UpdateSecretVersionStage" in str(caught.value)
+    assert rig.logs_in(db_secret.username, db_secret.password)
