@@ -95,6 +95,20 @@ def _app_name(text: str) -> str:
     return text
 
 
+def _db_host(text: str) -> str:
+    """A bare host name or address, as the database secret's ``host`` must be."""
+    bare = "give the bare host name or address, e.g. db.example.internal"
+    if not text or any(ch.isspace() for ch in text):
+        raise argparse.ArgumentTypeError(f"{text!r} is empty or has spaces: {bare}")
+    if "://" in text or "/" in text:
+        raise argparse.ArgumentTypeError(f"{text!r} is a URL or a path: {bare}")
+    if text.count(":") == 1:  # one colon: 'name:port'; IPv6 literals have several
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has a ':port' suffix: give the port with --db-port"
+        )
+    return text
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -125,7 +139,9 @@ def _parser() -> argparse.ArgumentParser:
         "--app", type=_app_name, help="AppName (default: samconfig.toml / template.yaml)"
     )
     parser.add_argument("--strategy", choices=STRATEGIES, default="single-user")
-    parser.add_argument("--db-host", help="your MySQL host (default: a throwaway MariaDB)")
+    parser.add_argument(
+        "--db-host", type=_db_host, help="your MySQL host (default: a throwaway MariaDB)"
+    )
     parser.add_argument("--db-port", type=_port, help="your MySQL port (default: 3306)")
     parser.add_argument(
         "--db-admin-user",

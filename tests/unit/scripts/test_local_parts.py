@@ -96,6 +96,33 @@ def test_a_db_option_without_db_host_is_refused_not_ignored(args: list[str]) -> 
         LocalConfig.from_args(args, environ={})
 
 
+@pytest.mark.parametrize(
+    ("host", "advice"),
+    [
+        ("db.internal:3306", "--db-port"),
+        ("mysql://db.internal", "bare host name"),
+        ("db.internal/app", "bare host name"),
+        (" db.internal", "bare host name"),
+        ("", "bare host name"),
+    ],
+)
+def test_a_db_host_that_is_not_a_bare_host_is_a_usage_error(
+    host: str, advice: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When / Then: refused up front (exit 2) saying what to give, not a DNS failure later
+    with pytest.raises(SystemExit) as caught:
+        LocalConfig.from_args(["--db-host", host], environ={ADMIN_PASSWORD_VARIABLE: "x"})
+    assert caught.value.code == 2
+    error = capsys.readouterr().err
+    assert "argument --db-host:" in error
+    assert advice in error
+
+
+def test_an_ipv6_db_host_is_accepted() -> None:
+    config = LocalConfig.from_args(["--db-host", "::1"], environ={ADMIN_PASSWORD_VARIABLE: "x"})
+    assert config.db_host == "::1"
+
+
 def test_the_db_defaults_apply_with_db_host() -> None:
     config = LocalConfig.from_args(["--db-host", "db"], environ={ADMIN_PASSWORD_VARIABLE: "x"})
     assert (config.db_port, config.db_admin_user) == (3306, "admin")
