@@ -131,7 +131,8 @@ _HINTS_BY_CODE = {
     ),
     **dict.fromkeys(
         ("InvalidRegionError", "NoRegionError"),
-        "not a usable AWS region: check --region (e.g. ap-northeast-1) or AWS_REGION",
+        "not a usable AWS region: check --region (e.g. ap-northeast-1) or the region of "
+        "samconfig.toml's [<env>.deploy.parameters]",
     ),
 }
 

@@ -200,11 +200,14 @@ def test_a_malformed_region_fails_with_a_region_hint(
     status = main(
         ["--env", "dev", "--region", "ap northeast 1", "--template", str(DOCTOR_TEMPLATE)]
     )
-    # Then the hint names the option, not "AWS answered ..."
+    # Then the hint names the option (and samconfig.toml, the default), not "AWS answered
+    # ..." nor AWS_REGION, which the doctor does not read
     out = capsys.readouterr().out
     assert status == 1
     assert "check --region" in out
+    assert "samconfig.toml" in out
     assert "AWS answered" not in out
+    assert "AWS_REGION" not in out
 
 
 def test_an_endpoint_that_does_not_answer_as_aws_fails_with_a_hint(
