@@ -821,7 +821,8 @@ class SecretService:
 
     def _ca_bundle(self) -> str | None:
         if not self._ca_bundle_read:
-            self._ca_bundle_path = os.environ.get("RDS_CA_BUNDLE") or None
+            # blank is unset, as in SecretServiceConfig.from_env
+            self._ca_bundle_path = os.environ.get("RDS_CA_BUNDLE", "").strip() or None
             self._ca_bundle_read = True
         return self._ca_bundle_path
 

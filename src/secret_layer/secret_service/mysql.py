@@ -14,6 +14,8 @@ all three connect the same way:
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
 import ssl
 from typing import TYPE_CHECKING, Any
@@ -75,6 +77,13 @@ def _check_options(options: dict[str, Any]) -> None:
             )
 
 
+@functools.cache
+def _pymysql_options(pymysql: Any) -> frozenset[str]:
+    """The keyword arguments PyMySQL's ``Connection`` accepts (read once)."""
+    parameters = inspect.signature(pymysql.connections.Connection.__init__).parameters
+    return frozenset(name for name in parameters if name != "self")
+
+
 def make_tls_context(ca_bundle_path: str | None) -> ssl.SSLContext:
     """A context that verifies the certificate chain and the host name."""
     try:
@@ -124,6 +133,12 @@ def connect(
             "connecting to the database needs PyMySQL, an optional dependency of "
             "secret_service: add pymysql to the function's requirements.txt"
         ) from exc
+    unknown = sorted(set(options) - _pymysql_options(pymysql))
+    if unknown:
+        raise SecretConfigError(
+            f"connection option {unknown[0]!r} is not a PyMySQL connection option; see "
+            "pymysql.connections.Connection for the ones it accepts"
+        )
 
     where: dict[str, Any] = {
         "host": credentials.host,

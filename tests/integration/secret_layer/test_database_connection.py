@@ -128,6 +128,26 @@ def test_a_connection_uses_the_cached_credentials_over_verified_tls(
     assert service.stats().api_calls == 1  # two connections, one secret read
 
 
+def test_pymysql_options_reach_the_connection(
+    secretsmanager: SecretsManagerClient, mariadb: MariaDBServer, db_secret: str
+) -> None:
+    # Given the documented pass-through of PyMySQL's own options
+    import pymysql.cursors
+
+    service = SecretService(secretsmanager, ca_bundle_path=mariadb.ca_path)
+
+    # When the app asks for dict rows
+    with (
+        service.database_connection(db_secret, cursorclass=pymysql.cursors.DictCursor) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute("SELECT 1 AS one")
+        row = cur.fetchone()
+
+    # Then the option took effect (the unknown-option check did not refuse it)
+    assert row == {"one": 1}
+
+
 def test_a_password_rotated_underneath_the_cache_does_not_lock_the_app_out(
     world: World, service: SecretService, layer_logs: LineCapture
 ) -> None:
@@ -193,6 +213,24 @@ def test_the_ca_bundle_comes_from_rds_ca_bundle_read_at_first_use(
     # And it is not read again: a later change has no effect on this service
     monkeypatch.setenv("RDS_CA_BUNDLE", "/nonexistent/ca.pem")
     assert current_user(service, db_secret).startswith(db_user.username + "@")
+
+
+def test_a_blank_rds_ca_bundle_means_the_system_trust_store_not_a_path(
+    secretsmanager: SecretsManagerClient,
+    mariadb: MariaDBServer,
+    db_user: DatabaseUser,
+    db_secret: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given RDS_CA_BUNDLE set to blanks (a template parameter left empty, say)
+    monkeypatch.setenv("RDS_CA_BUNDLE", "  ")
+    service = SecretService(secretsmanager)
+
+    # When it connects, then the blank is unset: the system CAs, which did not sign the
+    # throwaway server, refuse it; it is not "cannot load the CA bundle '  '"
+    with pytest.raises(DatabaseTlsError) as caught:
+        current_user(service, db_secret)
+    assert "cannot load the CA bundle" not in str(caught.value)
 
 
 def test_a_ca_that_did_not_sign_the_server_is_a_tls_error(

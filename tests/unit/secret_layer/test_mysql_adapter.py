@@ -48,6 +48,8 @@ def test_an_unusable_ca_bundle_is_a_tls_error_naming_rds_ca_bundle(
         ("ssl_disabled", "TLS is verified"),
         ("ssl_verify_cert", "TLS is verified"),
         ("ssl", "TLS is verified"),
+        ("autocomit", "not a PyMySQL connection option"),
+        ("timeout", "not a PyMySQL connection option"),
     ],
 )
 def test_an_option_the_secret_or_the_tls_setup_decides_is_refused_before_connecting(
