@@ -1,12 +1,14 @@
 """``make local``: the door. Options -> the world -> the five steps -> the verdict.
 
 Exit status 0 only if every step held and no secret value reached the output or any
-log; 1 otherwise; 2 for a bad option; 130 after Ctrl-C. Everything started is stopped
-on every path (the world is a context manager; SIGTERM is turned into Ctrl-C).
+log; 1 otherwise; 2 for a bad option; 128 + the signal's number after Ctrl-C (130),
+SIGTERM (143) or a closed terminal (SIGHUP, 129). Everything started is stopped on every
+path (the world is a context manager; those signals unwind it as Ctrl-C does).
 """
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import time
@@ -25,7 +27,19 @@ if TYPE_CHECKING:
 
 __all__ = ["main", "run"]
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# Each unwinds the run: a closed terminal or SSH session (SIGHUP) would otherwise end the
+# process and leave the throwaway MariaDB running (it ignores SIGHUP) or your rehearsal
+# user in place.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class _Stopped(KeyboardInterrupt):
+    """A stop signal arrived; ``signum`` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def run(config: LocalConfig, console: Console) -> int:
@@ -80,11 +94,11 @@ def _summary(
     return EXIT_FAILED
 
 
-def _interrupt(_signum: int, _frame: Any) -> NoReturn:
-    """First Ctrl-C or SIGTERM: unwind (stopping everything); later ones wait for that."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
+def _interrupt(signum: int, _frame: Any) -> NoReturn:
+    """First stop signal: unwind (stopping everything); later ones wait for that."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    raise _Stopped(signum)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -96,13 +110,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     # Our own handlers, not whatever the process inherited: a second signal during the
     # clean-up must not kill the process before the servers are stopped.
-    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, _interrupt) for sig in STOP_SIGNALS}
     try:
         return run(config, console)
-    except KeyboardInterrupt:
-        console.line()
-        console.line("interrupted: everything started was stopped.")
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, _Stopped) else signal.SIGINT
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            console.line()
+            console.line("interrupted: everything started was stopped.")
+        return 128 + signum
     except TemplateError as exc:
         print(f"error: template.yaml: {exc}", file=sys.stderr)
         return EXIT_USAGE

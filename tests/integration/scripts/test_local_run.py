@@ -214,7 +214,12 @@ def test_a_failing_step_fails_the_verdict_and_stops_everything(
     assert not any(port_open(p) for p in ports_in(out))
 
 
-def test_ctrl_c_stops_everything_it_started() -> None:
+@pytest.mark.parametrize(
+    ("sig", "status"),
+    [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)],
+    ids=["ctrl-c", "sigterm", "terminal-closed"],
+)
+def test_ctrl_c_stops_everything_it_started(sig: signal.Signals, status: int) -> None:
     # Given make local running in its own process
     process = subprocess.Popen(
         [sys.executable, "-m", "scripts.local_run"],
@@ -230,15 +235,15 @@ def test_ctrl_c_stops_everything_it_started() -> None:
             seen.append(line)
             if "setup  app user" in line:
                 break
-        # When Ctrl-C arrives mid-run
-        process.send_signal(signal.SIGINT)
+        # When Ctrl-C (or a kill, or the terminal closing) arrives mid-run
+        process.send_signal(sig)
         rest, _ = process.communicate(timeout=60)
     finally:
         if process.poll() is None:
             process.kill()
-    # Then
+    # Then (128 + the signal's number, as a shell reports a process the signal ended)
     out = "".join(seen) + rest
-    assert process.returncode == 130, out
+    assert process.returncode == status, out
     assert "interrupted: everything started was stopped." in out
     ports = ports_in(out)
     assert ports
