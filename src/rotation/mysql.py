@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MySQLDatabase",
     "ServerInfo",
+    "account_options",
     "mysql_native_password_hash",
     "normalize_grants",
     "parse_require",
@@ -68,6 +69,15 @@ _REQUIRE_IN_GRANT = re.compile(r" REQUIRE .*?(?= WITH |$)")
 _REQUIRE_SIMPLE = re.compile(r"^(SSL|X509|NONE)\b")
 _REQUIRE_PART = re.compile(r"(?:ISSUER|SUBJECT|CIPHER) '(?:[^'\\]|\\.|'')*'")
 _REQUIRE_PARTS = re.compile(rf"^(?:(?:AND )?{_REQUIRE_PART.pattern} ?)+")
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.|'')*'")
+_LIMIT_NAMES = (
+    "MAX_QUERIES_PER_HOUR",
+    "MAX_UPDATES_PER_HOUR",
+    "MAX_CONNECTIONS_PER_HOUR",
+    "MAX_USER_CONNECTIONS",
+)
+_LIMIT = re.compile(r"\b(MAX_[A-Z_]+) (\d+(?:\.\d+)?)\b")
+_LIFETIME = re.compile(r" PASSWORD EXPIRE (NEVER|DEFAULT|INTERVAL \d+ DAY)\b")
 _VERSION = re.compile(r"^(\d+)\.(\d+)\.(\d+)")
 _MYSQL_REPLACE_SINCE = (8, 0, 13)
 _AURORA_MYSQL_3_BASE = (8, 0, 23)  # every Aurora MySQL 3 release is 8.0.23-compatible or newer
@@ -197,6 +207,26 @@ def parse_require(show_create_user: str, *, copyable_only: bool = True) -> str:
     return " AND ".join(sorted(_REQUIRE_PART.findall(parts[0])))
 
 
+def account_options(show_create_user: str, server: ServerInfo) -> tuple[str, str]:
+    """A SHOW CREATE USER line's resource limits and password lifetime, as ALTER USER clauses.
+
+    Every limit is named (absent: ``0``, no limit) so that applying them also clears
+    another account's stale ones; the lifetime is ``DEFAULT`` when none is printed.
+    Quoted strings are ignored (a REQUIRE SUBJECT could hold any text).
+    """
+    text = _QUOTED.sub("''", show_create_user)
+    names = _LIMIT_NAMES + (("MAX_STATEMENT_TIME",) if server.flavor == "mariadb" else ())
+    limits = dict.fromkeys(names, "0")
+    for name, value in _LIMIT.findall(text):
+        if name in limits:
+            limits[name] = value
+    lifetime = _LIFETIME.search(text)
+    return (
+        "WITH " + " ".join(f"{name} {value}" for name, value in limits.items()),
+        f"PASSWORD EXPIRE {lifetime[1] if lifetime else 'DEFAULT'}",
+    )
+
+
 class MySQLDatabase:
     """The database side of rotation, for one container (TLS context built once)."""
 
@@ -274,7 +304,10 @@ class MySQLDatabase:
     ) -> None:
         """As ``admin``, make ``target`` a copy of ``source``: same grants, same REQUIRE."""
         with self._session(admin, use_database=False) as cur:
-            require = _require_of(cur, source)
+            server = _server(cur)
+            source_user = _show_create_user(cur, source)
+            require = parse_require(source_user)
+            limits, lifetime = account_options(source_user, server)
             source_grants = _grants_of(cur, source)
             _execute(
                 cur, "SELECT COUNT(*) FROM mysql.user WHERE User = %s AND Host = %s",
@@ -291,7 +324,7 @@ class MySQLDatabase:
                     cur, "REVOKE ALL PRIVILEGES, GRANT OPTION FROM %s@%s",
                     (target.user, target.host), what="grant reset", account=target,
                 )  # fmt: skip
-                _reset_roles(cur, _server(cur), target)
+                _reset_roles(cur, server, target)
             else:
                 _execute_secret(
                     cur, "CREATE USER %s@%s IDENTIFIED BY %s",
@@ -303,6 +336,11 @@ class MySQLDatabase:
                 cur, f"ALTER USER %s@%s REQUIRE {require} ACCOUNT UNLOCK",
                 (target.user, target.host), what="REQUIRE clause", account=target,
             )  # fmt: skip
+            # Resource limits and password lifetime are not privileges: REVOKE ALL keeps a
+            # stale clone's (a 1-day lifetime would expire the next AWSCURRENT). Copied.
+            for clause, what in ((limits, "resource limits"), (lifetime, "password lifetime")):
+                _execute(cur, f"ALTER USER %s@%s {clause}", (target.user, target.host),
+                         what=what, account=target)  # fmt: skip
             for line in source_grants:
                 statement = rename_grant(line, source, target)
                 if not _is_usage_only(statement):

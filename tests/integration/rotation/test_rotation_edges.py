@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -57,7 +58,18 @@ STALE_CLONES = {
     ],
     "no REQUIRE SSL": ["ALTER USER %(clone)s REQUIRE NONE"],
     "a locked account": ["ALTER USER %(clone)s ACCOUNT LOCK"],
+    "a connection limit": ["ALTER USER %(clone)s WITH MAX_USER_CONNECTIONS 5"],
+    "a one-day password lifetime": ["ALTER USER %(clone)s PASSWORD EXPIRE INTERVAL 1 DAY"],
 }
+
+
+def account_options_of(mariadb: MariaDBServer, username: str) -> str:
+    """SHOW CREATE USER of ``username``@'%' past its credentials: REQUIRE, limits, expiry."""
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("SHOW CREATE USER %s@'%%'", (username,))
+        row = cur.fetchone()
+    assert row is not None
+    return re.sub(r"^CREATE USER .*? IDENTIFIED BY PASSWORD '[^']*'", "", str(row[0]))
 
 
 @pytest.mark.parametrize("statements", list(STALE_CLONES.values()), ids=list(STALE_CLONES))
@@ -81,8 +93,30 @@ def test_alternating_users_overwrites_a_stale_clone_user(
     assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
     assert grants_of(rig.mariadb, clone) == grants_of(rig.mariadb, secret.username)
     assert require_of(rig.mariadb, clone) == "SSL"
+    assert account_options_of(rig.mariadb, clone) == account_options_of(
+        rig.mariadb, secret.username
+    )
     assert not rig.logs_in(clone, "stale-clone-Passw0rd")
     assert rig.logs_in(secret.username, secret.password)
+
+
+def test_alternating_users_copies_the_sources_limits_and_password_lifetime(rig: Rig) -> None:
+    # Given app has a connection limit and never-expiring password
+    secret = rig.alternating_secret()
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("ALTER USER %s@'%%' WITH MAX_USER_CONNECTIONS 7 MAX_QUERIES_PER_HOUR 900",
+                    (secret.username,))  # fmt: skip
+        cur.execute("ALTER USER %s@'%%' PASSWORD EXPIRE NEVER", (secret.username,))
+
+    # When the alternating-users rotation creates app_clone
+    rotate(rig.invoke, rig.sm, secret.arn)
+
+    # Then app_clone has the same account options
+    clone = secret.username + "_clone"
+    options = account_options_of(rig.mariadb, clone)
+    assert options == account_options_of(rig.mariadb, secret.username)
+    assert "MAX_USER_CONNECTIONS 7" in options
+    assert "PASSWORD EXPIRE NEVER" in options
 
 
 # -- alternating users: the master secret ------------------------------------------------

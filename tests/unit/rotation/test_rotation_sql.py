@@ -6,6 +6,7 @@ import pytest
 
 from mysql import (
     ServerInfo,
+    account_options,
     mysql_native_password_hash,
     normalize_grants,
     parse_require,
@@ -153,3 +154,32 @@ def test_a_clause_that_cannot_be_copied_is_still_read_for_comparison(statement: 
     require = parse_require(statement, copyable_only=False)
 
     assert require == "CIPHER 'X' AND ISSUER '/CN=i' AND SUBJECT '/CN=a''b'"
+
+
+MYSQL = ServerInfo("mysql", (8, 0, 36))
+MARIADB = ServerInfo("mariadb", (10, 11, 6))
+
+
+def test_account_options_name_every_limit_so_stale_ones_are_cleared() -> None:
+    statement = (
+        "CREATE USER `a`@`%` IDENTIFIED WITH 'caching_sha2_password' AS 'x' REQUIRE SSL WITH "
+        "MAX_USER_CONNECTIONS 7 PASSWORD EXPIRE INTERVAL 90 DAY ACCOUNT UNLOCK"
+    )
+
+    assert account_options(statement, MYSQL) == (
+        "WITH MAX_QUERIES_PER_HOUR 0 MAX_UPDATES_PER_HOUR 0 MAX_CONNECTIONS_PER_HOUR 0 "
+        "MAX_USER_CONNECTIONS 7",
+        "PASSWORD EXPIRE INTERVAL 90 DAY",
+    )
+
+
+def test_account_options_default_and_ignore_quoted_text() -> None:
+    statement = (
+        "CREATE USER `a`@`%` IDENTIFIED BY PASSWORD '*X' "
+        "REQUIRE SUBJECT '/CN=x WITH MAX_USER_CONNECTIONS 9 PASSWORD EXPIRE NEVER'"
+    )
+
+    limits, lifetime = account_options(statement, MARIADB)
+
+    assert limits.endswith("MAX_USER_CONNECTIONS 0 MAX_STATEMENT_TIME 0")
+    assert lifetime == "PASSWORD EXPIRE DEFAULT"
