@@ -350,8 +350,11 @@ class _SingleUser:
         raise RotationStateError(
             f"secret {ctx.metadata.name}: neither AWSCURRENT nor AWSPREVIOUS nor AWSPENDING "
             f"logs in as {current.username!r} at {current.host}:{current.port}; the database "
-            "password was changed outside rotation. Put the database's password into the "
-            "secret (PutSecretValue as AWSCURRENT), then rotate again",
+            "password was changed outside rotation, or an earlier rotation's AWSPENDING was "
+            "removed by hand after its setSecret (its now unlabelled version holds the "
+            "password: list-secret-version-ids --include-deprecated). Put the database's "
+            "password into the secret (PutSecretValue as AWSCURRENT), then run this "
+            f"rotation's steps again (version {ctx.token})",
             secret_id=ctx.arn,
         )
 

@@ -22,7 +22,7 @@ from tests.integration.rotation.conftest import (
 )
 
 from harness.mariadb import free_port
-from harness.rotation import ROTATION_STEPS, rotate, staging_labels
+from harness.rotation import ROTATION_STEPS, rotate, staging_labels, sync_default_version
 from rotation_errors import (
     RotationCancelledError,
     RotationFinishFailedError,
@@ -584,3 +584,31 @@ def test_rotation_cancelled_mid_way_rolls_back_at_the_next_step_and_a_new_rotati
     # And once rotation is turned on again, a new rotation finishes
     rotate(rig.invoke, rig.sm, secret.arn)
     assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+
+
+def test_a_rotation_started_over_a_half_done_one_says_where_the_password_went(
+    rig: Rig, db_secret: SecretUnderTest
+) -> None:
+    # Given a rotation stopped after setSecret, and its AWSPENDING label dropped by hand
+    # for a new rotation: only that now unlabelled version holds the database's password
+    old_token, old_event = start(rig.sm, db_secret.arn)
+    rig.invoke(old_event("createSecret"))
+    rig.invoke(old_event("setSecret"))
+    token, event = start(rig.sm, db_secret.arn, replace_pending=True)
+    rig.invoke(event("createSecret"))
+
+    # When the new rotation's setSecret runs
+    with pytest.raises(RotationStateError) as caught:
+        rig.invoke(event("setSecret"))
+
+    # Then it says where to look for the password, and nothing changed
+    assert "--include-deprecated" in str(caught.value)
+    assert staging_labels(rig.sm, db_secret.arn)[token] == ["AWSPENDING"]
+    # And once that version's value is put back as AWSCURRENT, the retries finish
+    stranded = rig.sm.get_secret_value(SecretId=db_secret.arn, VersionId=old_token)
+    rig.sm.put_secret_value(SecretId=db_secret.arn, SecretString=stranded["SecretString"])
+    for step in ("setSecret", "testSecret", "finishSecret"):
+        rig.invoke(event(step))
+    sync_default_version(rig.sm, db_secret.arn)
+    assert staging_labels(rig.sm, db_secret.arn)[token] == ["AWSCURRENT"]
+    assert rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
