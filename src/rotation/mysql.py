@@ -13,8 +13,9 @@ plaintext fallback, typed login errors). This module adds the statements:
 * an admin (the master user) changes another account with
   ``ALTER USER %s@%s IDENTIFIED BY %s``, and clones a user for the alternating-users
   strategy by replaying ``SHOW GRANTS`` with the grantee renamed and the ``REQUIRE``
-  clause of ``SHOW CREATE USER`` kept; an existing clone is reset first (privileges,
-  roles, default role, account lock).
+  clause, resource limits and password lifetime of ``SHOW CREATE USER`` kept; an
+  existing clone is reset first (privileges, roles, default role, account lock);
+* a user whose password expired (the server's sandbox, 1820) renews it itself.
 
 Account names are always bound parameters (``%s@%s``) or backtick-quoted identifiers,
 so user names with quotes, backticks or spaces work. Statements that carry a password
@@ -302,7 +303,7 @@ class MySQLDatabase:
         target: Account,
         password: str,
     ) -> None:
-        """As ``admin``, make ``target`` a copy of ``source``: same grants, same REQUIRE."""
+        """As ``admin``, make ``target`` a copy of ``source``: grants, REQUIRE, limits, lifetime."""
         with self._session(admin, use_database=False) as cur:
             server = _server(cur)
             source_user = _show_create_user(cur, source)
