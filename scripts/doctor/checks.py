@@ -121,6 +121,10 @@ _HINTS_BY_CODE = {
         _NOT_ACCEPTED,
     ),
     "EndpointUnreachable": "check the network / AWS_ENDPOINT_URL; the endpoint did not answer",
+    "SSLError": (
+        "TLS to the endpoint failed: use http:// for a local moto server in "
+        "AWS_ENDPOINT_URL; behind a TLS-inspecting proxy, set AWS_CA_BUNDLE to its CA"
+    ),
     "ProxyConnectionError": (
         "the proxy in HTTPS_PROXY / HTTP_PROXY did not answer: check it; for a moto server "
         "on this machine bypass it: NO_PROXY=127.0.0.1"

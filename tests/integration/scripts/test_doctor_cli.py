@@ -265,3 +265,18 @@ def test_a_proxy_that_does_not_answer_fails_with_a_proxy_hint(
     assert "ProxyConnectionError" in out
     assert "NO_PROXY=127.0.0.1" in out
     assert "AWS answered" not in out
+
+
+def test_https_to_a_plain_http_moto_server_fails_with_a_tls_hint(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given https:// in front of a moto server, which speaks plain HTTP
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint_url.replace("http:", "https:"))
+    # When
+    status = main(["--env", "dev", "--template", str(DOCTOR_TEMPLATE)])
+    # Then
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "SSLError" in out
+    assert "http:// for a local moto server" in out
+    assert "AWS answered" not in out
