@@ -70,6 +70,14 @@ def parse_args(argv: Sequence[str] | None = None) -> DoctorConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     config = parse_args(argv)
+    endpoint = config.endpoint_url
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        print(
+            f"error: AWS_ENDPOINT_URL={endpoint!r} is not a URL: give the scheme, e.g. "
+            "http://127.0.0.1:<port> for a moto server (or unset it to check AWS)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         template = DeployedTemplate.for_environment(
             config.environment,

@@ -267,6 +267,22 @@ def test_a_proxy_that_does_not_answer_fails_with_a_proxy_hint(
     assert "AWS answered" not in out
 
 
+def test_an_endpoint_url_without_a_scheme_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the scheme left out of AWS_ENDPOINT_URL
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "127.0.0.1:4566")
+    # When
+    status = main(["--env", "dev", "--template", str(DOCTOR_TEMPLATE)])
+    # Then exit 2 before any check, saying what the value should look like
+    captured = capsys.readouterr()
+    assert status == 2
+    assert "AWS_ENDPOINT_URL" in captured.err
+    assert "http://127.0.0.1:<port>" in captured.err
+    assert "Traceback" not in captured.err
+    assert captured.out == ""
+
+
 def test_https_to_a_plain_http_moto_server_fails_with_a_tls_hint(
     moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
