@@ -474,6 +474,14 @@ class _AlternatingUsers:
                 secret_id=current.masterarn,
                 code=exc.code,
             ) from exc
+        except RotationSecretsManagerError as exc:  # InvalidRequest: scheduled for deletion
+            raise RotationSecretsManagerError(
+                f"secret {ctx.metadata.name}: its master secret (field 'masterarn') cannot be "
+                f"read: {exc}. If it is scheduled for deletion, restore it (RestoreSecret); "
+                "nothing was changed",
+                secret_id=current.masterarn,
+                code=exc.code,
+            ) from exc
         if master_string is None:  # only a store double can say so; the real one raises
             raise SecretNotFoundError(
                 f"secret {ctx.metadata.name}: its master secret has no AWSCURRENT value",

@@ -21,7 +21,12 @@ from tests.integration.rotation.test_rotation_recovery import InjectedCrash, cra
 
 from harness.rotation import ROTATION_STEPS, rotate, staging_labels
 from harness.secret_checks import assert_no_secret_in
-from rotation_errors import RotationDatabaseError, RotationStateError, RotationTestFailedError
+from rotation_errors import (
+    RotationDatabaseError,
+    RotationSecretsManagerError,
+    RotationStateError,
+    RotationTestFailedError,
+)
 from secret_service import SecretService
 from secret_service.errors import DatabaseAuthError, SecretFormatError, SecretNotFoundError
 
@@ -148,6 +153,27 @@ def test_an_unreadable_master_secret_fails_set_secret_naming_masterarn_and_chang
     assert not _clone_exists(rig.mariadb, secret.username)
     assert staging_labels(rig.sm, secret.arn)[token] == ["AWSPENDING"]
     assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+
+
+def test_a_master_secret_scheduled_for_deletion_fails_set_secret_naming_masterarn(
+    rig: Rig,
+) -> None:
+    # Given the master secret named by masterarn was scheduled for deletion
+    secret = rig.alternating_secret()
+    rig.sm.delete_secret(SecretId=rig.master_arn, RecoveryWindowInDays=7)
+    token, event = start(rig.sm, secret.arn)
+    rig.invoke(event("createSecret"))
+
+    # When setSecret runs
+    with pytest.raises(RotationSecretsManagerError) as caught:
+        rig.invoke(event("setSecret"))
+
+    # Then the error names the master secret and says how to restore it; nothing changed
+    assert caught.value.secret_id == rig.master_arn
+    assert "masterarn" in str(caught.value)
+    assert "RestoreSecret" in str(caught.value)
+    assert not _clone_exists(rig.mariadb, secret.username)
+    assert staging_labels(rig.sm, secret.arn)[token] == ["AWSPENDING"]
 
 
 def test_a_master_secret_with_a_wrong_password_fails_set_secret_naming_masterarn(
