@@ -149,7 +149,17 @@ class Resolver:
             return all(self._truth(a) for a in arg)
         if key == "Fn::Or":
             return any(self._truth(a) for a in arg)
+        if key in ("Fn::Contains", "Fn::EachMemberEquals"):
+            return self._list_truth(key, arg)
         raise ValueError(f"unsupported condition function {key}")
+
+    def _list_truth(self, key: str, arg: list[Any]) -> bool:
+        """The Rules-only functions that test a list parameter against one string."""
+        values, wanted = (self.resolve(a) for a in arg)
+        members = [str(v) for v in values]
+        if key == "Fn::Contains":
+            return str(wanted) in members
+        return all(member == str(wanted) for member in members)
 
     # -- resources ----------------------------------------------------------------------
     def _props(self, logical: str) -> dict[str, Any]:

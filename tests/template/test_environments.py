@@ -193,6 +193,51 @@ def test_without_any_network_the_functions_run_outside_a_vpc() -> None:
     )
 
 
+def failed_rules(deployed: Deployed) -> set[str]:
+    """The template Rules CloudFormation would refuse the stack's parameters with."""
+    return {
+        name
+        for name, rule in deployed.template["Rules"].items()
+        if deployed.resolver.truth(rule.get("RuleCondition", {"Fn::Equals": ["a", "a"]}))
+        and not all(deployed.resolver.truth(a["Assert"]) for a in rule["Assertions"])
+    }
+
+
+@pytest.mark.parametrize(
+    ("subnets", "security_groups"),
+    [
+        ("subnet-0a,subnet-0b", ""),  # would fail the functions' creation: SecurityGroupIds [""]
+        ("", "sg-01"),  # would silently run the functions outside the VPC
+        ("subnet-0a,,subnet-0b", "sg-01"),  # a stray comma: an empty subnet id
+        ("subnet-0a", "sg-01,"),
+    ],
+)
+def test_the_template_refuses_half_a_vpc_configuration(subnets: str, security_groups: str) -> None:
+    # Given explicit network parameters, one of them missing or with an empty item
+    deployed = deploy(
+        "prod", NetworkStackName="", VpcSubnetIds=subnets, VpcSecurityGroupIds=security_groups
+    )
+
+    # Then a rule refuses the stack before anything is created
+    assert failed_rules(deployed) == {"VpcSubnetsAndSecurityGroupsGoTogether"}
+
+
+@pytest.mark.parametrize(
+    "network",
+    [
+        {
+            "NetworkStackName": "",
+            "VpcSubnetIds": "subnet-0a,subnet-0b",
+            "VpcSecurityGroupIds": "sg-01",
+        },
+        {"NetworkStackName": ""},  # no VPC at all (a dev database reachable that way)
+        {"VpcSubnetIds": "subnet-0a"},  # ignored: the network stack's exports are used
+    ],
+)
+def test_a_whole_vpc_configuration_or_none_passes_the_rules(network: dict[str, str]) -> None:
+    assert failed_rules(deploy("prod", **network)) == set()
+
+
 def test_samconfig_deploys_each_environment_to_its_own_stack() -> None:
     config = tomllib.loads((ROOT / "samconfig.toml").read_text())
 
