@@ -276,6 +276,20 @@ def _db_creds(secret_string: str, ctx: RotationContext) -> DatabaseCredentials:
     return DatabaseCredentials.from_secret_string(secret_string, secret_id=ctx.arn)
 
 
+def _pending_creds(ctx: RotationContext) -> DatabaseCredentials:
+    """AWSPENDING's login; a malformed value is named as AWSPENDING's, not the secret's."""
+    try:
+        return _db_creds(ctx.require_pending_string(), ctx)
+    except SecretFormatError as exc:
+        raise SecretFormatError(
+            f"secret {ctx.metadata.name}: the AWSPENDING value of version {ctx.token} is not "
+            f"a database login ({exc}); createSecret did not make it. testSecret rolls it "
+            "back (or remove AWSPENDING from that version by hand); AWSCURRENT is untouched",
+            secret_id=ctx.arn,
+            field=exc.field,
+        ) from exc
+
+
 def _new_password(ctx: RotationContext) -> str:
     return ctx.store.random_password(
         length=ctx.config.password_length, exclude_characters=ctx.config.exclude_characters
@@ -324,7 +338,7 @@ class _SingleUser:
     def _pending_and_current(
         self, ctx: RotationContext
     ) -> tuple[DatabaseCredentials, DatabaseCredentials]:
-        pending = _db_creds(ctx.require_pending_string(), ctx)
+        pending = _pending_creds(ctx)
         current = _db_creds(ctx.current_string(), ctx)
         _same_server(current, pending, ctx, "AWSPENDING")
         if pending.username != current.username:
@@ -390,8 +404,13 @@ class _SingleUser:
             raise _failed(ctx, f"the AWSPENDING login became account {profile.account}")
 
     def rollback(self, ctx: RotationContext) -> None:
-        pending, current = self._pending_and_current(ctx)
-        if ctx.db.can_log_in(pending):
+        current = _db_creds(ctx.current_string(), ctx)
+        pending: DatabaseCredentials | None
+        try:
+            pending, current = self._pending_and_current(ctx)
+        except SecretFormatError:
+            pending = None  # malformed: setSecret refuses it first, so it was never set
+        if pending is not None and ctx.db.can_log_in(pending):
             ctx.db.change_own_password(pending, new_password=current.password)
             ctx.event("database password restored", restored_stage=AWSCURRENT,
                       username=current.username, host=current.host)  # fmt: skip
@@ -442,7 +461,7 @@ class _AlternatingUsers:
 
     def _pair(self, ctx: RotationContext) -> tuple[DatabaseCredentials, DatabaseCredentials]:
         """AWSPENDING and AWSCURRENT, checked to be the two alternating users of one server."""
-        pending = _db_creds(ctx.require_pending_string(), ctx)
+        pending = _pending_creds(ctx)
         current = _db_creds(ctx.current_string(), ctx)
         _same_server(current, pending, ctx, "AWSPENDING")
         if pending.username != alternate_username(current.username, secret_id=ctx.arn):
@@ -541,7 +560,10 @@ class _AlternatingUsers:
             )
 
     def rollback(self, ctx: RotationContext) -> None:
-        pending, current = self._pair(ctx)
+        try:
+            pending, current = self._pair(ctx)
+        except SecretFormatError:
+            return  # a malformed AWSPENDING: setSecret refuses it first, no user was changed
         previous = ctx.previous_string()
         previous_creds = _db_creds(previous, ctx) if previous is not None else None
         if previous_creds is None or previous_creds.username != pending.username:

@@ -29,7 +29,7 @@ from rotation_errors import (
     RotationStateError,
     RotationTestFailedError,
 )
-from secret_service.errors import DatabaseUnreachableError
+from secret_service.errors import DatabaseUnreachableError, SecretFormatError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -612,3 +612,31 @@ def test_a_rotation_started_over_a_half_done_one_says_where_the_password_went(
     sync_default_version(rig.sm, db_secret.arn)
     assert staging_labels(rig.sm, db_secret.arn)[token] == ["AWSCURRENT"]
     assert rig.stage_logs_in(db_secret.arn, "AWSCURRENT")
+
+
+@pytest.mark.parametrize("pending_value", ['{"username": "app"}', "not json"])
+@pytest.mark.parametrize("strategy", ["single-user", "alternating-users"])
+def test_a_malformed_pending_value_is_named_and_rolled_back_by_test_secret(
+    pending_value: str, strategy: str, rig: Rig
+) -> None:
+    # Given an AWSPENDING value that this function did not make (put by hand)
+    secret = rig.make_db_secret(extra={"masterarn": rig.master_arn, "rotationStrategy": strategy})
+    token, event = start(rig.sm, secret.arn)
+    rig.sm.put_secret_value(SecretId=secret.arn, ClientRequestToken=token,
+                            SecretString=pending_value, VersionStages=["AWSPENDING"])  # fmt: skip
+    rig.invoke(event("createSecret"))
+
+    # When setSecret runs, it refuses naming the AWSPENDING version, not AWSCURRENT
+    with pytest.raises(SecretFormatError) as refused:
+        rig.invoke(event("setSecret"))
+    assert f"AWSPENDING value of version {token}" in str(refused.value)
+
+    # And testSecret rolls the rotation back instead of failing the same way for ever
+    with pytest.raises(RotationTestFailedError) as caught:
+        rig.invoke(event("testSecret"))
+    assert caught.value.rolled_back
+    assert token not in staging_labels(rig.sm, secret.arn)
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+    # So the next rotation can start, and finishes
+    rotate(rig.invoke, rig.sm, secret.arn)
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
