@@ -365,11 +365,47 @@ def test_the_alternating_users_master_secret_is_only_read() -> None:
         action
         for document in role_documents(deployed, "RotationFunctionRole")
         for statement in allow_statements(document)
-        if master in as_list(statement["Resource"])
+        if any(str(r).startswith(master) for r in as_list(statement["Resource"]))
         for action in as_list(statement["Action"])
     }
 
     assert on_master == {"secretsmanager:GetSecretValue"}
+
+
+def iam_allows(documents: list[dict[str, Any]], action: str, arn: str) -> bool:
+    """True when an Allow statement covers ``action`` on ``arn`` (IAM's * and ? wildcards)."""
+    return any(
+        grants(statement, action) and fnmatch.fnmatchcase(arn, str(resource))
+        for document in documents
+        for statement in allow_statements(document)
+        for resource in as_list(statement["Resource"])
+    )
+
+
+MASTER_NAME = "goal-mandala-prod-aurora-admin"
+MASTER_FULL_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{MASTER_NAME}-XyZ123"
+
+
+@pytest.mark.parametrize(
+    "given",
+    [MASTER_FULL_ARN, MASTER_FULL_ARN.removesuffix("-XyZ123")],
+    ids=["full ARN", "ARN without the random suffix"],
+)
+def test_the_rotation_role_may_read_the_master_secret_however_its_arn_is_given(
+    given: str,
+) -> None:
+    from tests.template.conftest import deploy
+
+    # Given the master secret's ARN as the user wrote it in samconfig
+    deployed = deploy("prod", DatabaseRotationStrategy="alternating-users", MasterSecretArn=given)
+    documents = role_documents(deployed, "RotationFunctionRole")
+
+    # Then IAM lets the rotation read the secret the ARN names (IAM compares the full ARN)
+    assert iam_allows(documents, "secretsmanager:GetSecretValue", MASTER_FULL_ARN)
+    # and no other secret of the account, nor any write to it
+    other = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{MASTER_NAME}2-AbCdEf"
+    assert not iam_allows(documents, "secretsmanager:GetSecretValue", other)
+    assert not iam_allows(documents, "secretsmanager:PutSecretValue", MASTER_FULL_ARN)
 
 
 def test_tag_discovery_and_list_secrets_go_together(deployed: Deployed) -> None:
