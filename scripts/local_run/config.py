@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ADMIN_PASSWORD_VARIABLE",
     "APP_NAME_PATTERN",
+    "DB_HOST_PATTERN",
     "STRATEGIES",
     "LocalConfig",
     "LocalConfigError",
@@ -23,6 +24,7 @@ ADMIN_PASSWORD_VARIABLE = "LOCAL_DB_ADMIN_PASSWORD"  # noqa: S105 - a variable n
 STRATEGIES = ("single-user", "alternating-users")
 ENVIRONMENTS = ("dev", "stg", "prod")
 APP_NAME_PATTERN = "^[a-z][a-z0-9-]{1,30}$"  # template.yaml's AppName AllowedPattern
+DB_HOST_PATTERN = "^[A-Za-z0-9.-]{0,253}$"  # template.yaml's DatabaseHost AllowedPattern
 
 
 class LocalConfigError(ValueError):
@@ -102,9 +104,14 @@ def _db_host(text: str) -> str:
         raise argparse.ArgumentTypeError(f"{text!r} is empty or has spaces: {bare}")
     if "://" in text or "/" in text:
         raise argparse.ArgumentTypeError(f"{text!r} is a URL or a path: {bare}")
-    if text.count(":") == 1:  # one colon: 'name:port'; IPv6 literals have several
+    if text.count(":") == 1:
         raise argparse.ArgumentTypeError(
             f"{text!r} has a ':port' suffix: give the port with --db-port"
+        )
+    if not re.match(DB_HOST_PATTERN, text):  # the secret's host, as the stack writes it
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a DatabaseHost template.yaml accepts ({DB_HOST_PATTERN}: "
+            "letters, digits, dots and dashes; the cluster endpoint's DNS name or an IPv4)"
         )
     return text
 

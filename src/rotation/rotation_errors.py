@@ -12,9 +12,7 @@
     └── RotationAbortedError        the rotation was stopped; ``rolled_back`` says whether the
         │                           database and the AWSPENDING label were restored
         ├── RotationTestFailedError     testSecret proved the pending credentials unusable
-        ├── RotationFinishFailedError   Secrets Manager refused to move AWSCURRENT
-        └── RotationCancelledError      rotation was turned off (CancelRotateSecret) while
-                                        this version was AWSPENDING
+        └── RotationFinishFailedError   Secrets Manager refused to move AWSCURRENT
 
 Logins, Secrets Manager availability and secret formats keep the layer's errors
 (:mod:`secret_service.errors`): ``DatabaseAuthError``, ``DatabaseUnreachableError``,
@@ -31,7 +29,6 @@ from __future__ import annotations
 
 __all__ = [
     "RotationAbortedError",
-    "RotationCancelledError",
     "RotationConfigError",
     "RotationDatabaseError",
     "RotationError",
@@ -109,7 +106,3 @@ class RotationTestFailedError(RotationAbortedError):
 
 class RotationFinishFailedError(RotationAbortedError):
     """Secrets Manager refused to move AWSCURRENT (not a transient error)."""
-
-
-class RotationCancelledError(RotationAbortedError):
-    """Rotation was turned off while a version was AWSPENDING; the rotation is undone."""

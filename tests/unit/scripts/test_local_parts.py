@@ -9,6 +9,7 @@ import pytest
 from scripts.local_run.config import (
     ADMIN_PASSWORD_VARIABLE,
     APP_NAME_PATTERN,
+    DB_HOST_PATTERN,
     LocalConfig,
     LocalConfigError,
 )
@@ -104,6 +105,8 @@ def test_a_db_option_without_db_host_is_refused_not_ignored(args: list[str]) -> 
         ("db.internal/app", "bare host name"),
         (" db.internal", "bare host name"),
         ("", "bare host name"),
+        ("::1", "DatabaseHost template.yaml accepts"),
+        ("my_db", "DatabaseHost template.yaml accepts"),
     ],
 )
 def test_a_db_host_that_is_not_a_bare_host_is_a_usage_error(
@@ -118,9 +121,10 @@ def test_a_db_host_that_is_not_a_bare_host_is_a_usage_error(
     assert advice in error
 
 
-def test_an_ipv6_db_host_is_accepted() -> None:
-    config = LocalConfig.from_args(["--db-host", "::1"], environ={ADMIN_PASSWORD_VARIABLE: "x"})
-    assert config.db_host == "::1"
+def test_the_db_host_pattern_is_the_templates() -> None:
+    from scripts.sam_template import load_template
+
+    assert load_template()["Parameters"]["DatabaseHost"]["AllowedPattern"] == DB_HOST_PATTERN
 
 
 def test_the_db_defaults_apply_with_db_host() -> None:
