@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from rotation_errors import (
-    RotationCancelledError,
+    RotationAbortedError,
     RotationDatabaseError,
     RotationFinishFailedError,
     RotationSecretsManagerError,
@@ -739,7 +739,7 @@ def _cancel(ctx: RotationContext) -> None:
     if ctx.pending_string() is None:
         raise _not_enabled(ctx.metadata)  # nothing was created: nothing to undo
     label = _roll_back(ctx, cause="RotationDisabled")
-    raise RotationCancelledError(
+    raise RotationAbortedError(
         f"secret {ctx.metadata.name}: rotation was turned off while version {ctx.token} was "
         f"AWSPENDING; rolled back: AWSCURRENT is unchanged and logs in, {label}. To rotate, "
         "turn rotation on again and start a new rotation (RotateSecret)",

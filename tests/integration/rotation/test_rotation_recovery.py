@@ -24,7 +24,7 @@ from tests.integration.rotation.conftest import (
 from harness.mariadb import free_port
 from harness.rotation import ROTATION_STEPS, rotate, staging_labels, sync_default_version
 from rotation_errors import (
-    RotationCancelledError,
+    RotationAbortedError,
     RotationFinishFailedError,
     RotationStateError,
     RotationTestFailedError,
@@ -573,7 +573,7 @@ def test_rotation_cancelled_mid_way_rolls_back_at_the_next_step_and_a_new_rotati
 
     # When the next step of that rotation arrives (a retry, or an operator by hand)
     next_step = ROTATION_STEPS[ROTATION_STEPS.index(cancelled_after) + 1]
-    with pytest.raises(RotationCancelledError) as caught:
+    with pytest.raises(RotationAbortedError) as caught:
         rig.invoke(event(next_step))
 
     # Then it is rolled back: AWSCURRENT logs in again and AWSPENDING is gone
