@@ -254,3 +254,63 @@ def test_both_functions_reach_secrets_manager_through_the_endpoint_parameter(
     canary = CanaryConfig.from_env(variables("HealthCheckFunction"))
 
     assert rotation.secrets_manager_endpoint == canary.secrets_manager_endpoint == url
+
+
+# Another value CloudFormation accepts for each parameter a redeployment may change.
+# AppName and Environment rename every secret (a replacement, not an update).
+CHANGED_VALUES = {
+    "DatabaseStackName": "goal-mandala-prod-database2",
+    "DatabaseHost": "db2.cluster-abc.example.internal",
+    "DatabasePort": "3307",
+    "DatabaseName": "app2",
+    "DatabaseUsername": "app_user2",
+    "DatabaseEngine": "mysql",
+    "DatabaseClusterIdentifier": "cluster-2",
+    "RdsCaBundlePath": "/opt/other/bundle.pem",
+    "NetworkStackName": "goal-mandala-prod-network2",
+    "VpcSubnetIds": "subnet-0c",
+    "VpcSecurityGroupIds": "sg-02",
+    "SecretsManagerEndpointUrl": "https://vpce-1.secretsmanager.ap-northeast-1.vpce.amazonaws.com",
+    "RotationPeriodDays": "14",
+    "JwtRotationPeriodDays": "7",
+    "DatabaseRotationStrategy": "alternating-users",
+    "MasterSecretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:aurora-admin-XyZ123",
+    "RotationPasswordLength": "40",
+    "RotationExcludeCharacters": "/@",
+    "AlarmEmail": "oncall@example.com",
+    "CanaryRateMinutes": "10",
+    "AdditionalReaderRoleName": "break-glass",
+    "MultiRegionKey": "true",
+    "ReplicaRegion": "ap-northeast-3",
+}
+REGENERATES_PASSWORD = "makes CloudFormation generate a new database password"
+
+
+def generation_settings(deployed: Deployed) -> list[Any]:
+    return [deployed.props(s).get("GenerateSecretString") for s in ("DatabaseSecret", "JwtSecret")]
+
+
+def test_every_parameter_that_regenerates_a_password_says_so(raw_template: dict[str, Any]) -> None:
+    # Given the generated secrets' settings for samconfig's prod, by imports and by host
+    baselines = [{}, {"DatabaseStackName": "", "DatabaseHost": "db.cluster-abc.example.internal"}]
+    assert set(CHANGED_VALUES) == set(raw_template["Parameters"]) - {"AppName", "Environment"}
+
+    # When one parameter is redeployed with another value
+    # (CloudFormation then generates the secret anew: a new password the database lacks)
+    regenerating = {
+        name
+        for base, before in (
+            (base, generation_settings(deploy("prod", **base))) for base in baselines
+        )
+        for name, value in CHANGED_VALUES.items()
+        if generation_settings(deploy("prod", **{**base, name: value})) != before
+    }
+
+    # Then exactly those parameters warn about it where a deployer reads them
+    warned = {
+        name
+        for name, spec in raw_template["Parameters"].items()
+        if REGENERATES_PASSWORD in " ".join(str(spec.get("Description", "")).split())
+    }
+    assert "MasterSecretArn" in regenerating
+    assert regenerating == warned
