@@ -49,6 +49,7 @@ from rotation_model import (
 )
 from secret_service.errors import (
     DatabaseAuthError,
+    DatabaseError,
     DatabaseTlsError,
     DatabaseUnreachableError,
     SecretAccessDeniedError,
@@ -644,6 +645,7 @@ def set_secret(ctx: RotationContext) -> str:
 def test_secret(ctx: RotationContext) -> str:
     ops = STRATEGIES[ctx.strategy]
     ctx.require_pending_string()
+    failure: Exception
     try:
         ops.test(ctx)
     except (DatabaseUnreachableError, DatabaseTlsError):
@@ -655,6 +657,10 @@ def test_secret(ctx: RotationContext) -> str:
         SecretFormatError,
     ) as exc:
         failure = exc
+    except DatabaseError as exc:
+        if exc.code != _UNKNOWN_DATABASE:
+            raise  # too many connections, a locked account...: not the new password's fault
+        failure = exc  # the secret's dbname is gone: every retry would fail the same way
     else:
         return "tested"
     label = _roll_back(ctx, cause=type(failure).__name__)
@@ -665,6 +671,8 @@ def test_secret(ctx: RotationContext) -> str:
         rolled_back=True,
     ) from failure
 
+
+_UNKNOWN_DATABASE = "1049"
 
 _LABEL_ERRORS = (
     SecretAccessDeniedError,

@@ -640,3 +640,24 @@ def test_a_malformed_pending_value_is_named_and_rolled_back_by_test_secret(
     # So the next rotation can start, and finishes
     rotate(rig.invoke, rig.sm, secret.arn)
     assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+
+
+def test_a_dbname_that_does_not_exist_rolls_back_at_test_secret(rig: Rig) -> None:
+    # Given the secret's dbname names a database that is gone, and the user has a global
+    # privilege, so the server answers 'unknown database' (1049) rather than 'denied'
+    secret = rig.make_db_secret(extra={"dbname": "renamed_away_db"})
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("GRANT SELECT ON *.* TO %s@'%%'", (secret.username,))
+    token, event = start(rig.sm, secret.arn)
+    rig.invoke(event("createSecret"))
+    rig.invoke(event("setSecret"))
+
+    # When testSecret logs in with that dbname
+    with pytest.raises(RotationTestFailedError) as caught:
+        rig.invoke(event("testSecret"))
+
+    # Then the rotation is rolled back: AWSCURRENT logs in again, the error names dbname
+    assert caught.value.rolled_back
+    assert "renamed_away_db" in str(caught.value)
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+    assert token not in staging_labels(rig.sm, secret.arn)
