@@ -77,6 +77,25 @@ def find_binaries() -> tuple[str, str]:
     return server, install_db
 
 
+# The server's unix socket lives in its work dir, and a socket path is limited to 107
+# bytes: "<tempdir>/mdb-XXXXXXXX/s.sock" must fit with room to spare.
+MAX_TEMPDIR_CHARS = 80
+FALLBACK_TEMPDIR = "/tmp"  # noqa: S108 - only mkdtemp's private (0700) directory goes there
+
+
+def short_tempdir() -> str:
+    """The temp dir (``TMPDIR``), or ``/tmp`` when it is too long for a socket path."""
+    base = tempfile.gettempdir()
+    if len(base) <= MAX_TEMPDIR_CHARS:
+        return base
+    if os.access(FALLBACK_TEMPDIR, os.W_OK):
+        return FALLBACK_TEMPDIR
+    raise MariaDBStartError(
+        f"TMPDIR is {len(base)} characters long; the server's unix socket path would pass "
+        f"the 107-byte limit: set TMPDIR to a directory of at most {MAX_TEMPDIR_CHARS} characters"
+    )
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -156,8 +175,7 @@ class MariaDBServer:
 
     def start(self) -> None:
         server_bin, install_db = find_binaries()
-        # A short path: unix socket paths are limited to 108 bytes.
-        self._workdir = Path(tempfile.mkdtemp(prefix="mdb-"))
+        self._workdir = Path(tempfile.mkdtemp(prefix="mdb-", dir=short_tempdir()))
         try:
             self._initialise(install_db)
             self.tls, _ = make_tls_files(self._workdir, hostnames=("127.0.0.1", "localhost"))

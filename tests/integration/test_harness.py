@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 from typing import TYPE_CHECKING
 
 import boto3
@@ -12,7 +13,7 @@ import pytest
 
 from harness import lambda_runtime
 from harness.lambda_runtime import FUNCTIONS_ROOT, load_handler
-from harness.mariadb import free_port, write_foreign_ca
+from harness.mariadb import MariaDBServer, free_port, write_foreign_ca
 from harness.secret_checks import (
     assert_no_secret_in,
     assert_other_secret,
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from tests.conftest import DatabaseUser
 
     from harness.aws import MotoServer
-    from harness.mariadb import MariaDBServer
 
 
 def creds_for(mariadb: MariaDBServer, user: DatabaseUser, **changes: object) -> DatabaseCredentials:
@@ -222,3 +222,20 @@ def test_a_handler_that_fails_to_import_is_not_cached_half_made(
         with pytest.raises(RuntimeError, match="import-time failure"):
             load_handler("broken")
     assert "broken_app" not in sys.modules
+
+
+def test_a_long_tmpdir_does_not_break_the_servers_socket_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a TMPDIR whose length alone would push the socket path past 107 bytes
+    long_dir = tmp_path / ("t" * 60) / ("u" * 60)
+    long_dir.mkdir(parents=True)
+    monkeypatch.setattr(tempfile, "tempdir", str(long_dir))
+
+    # When a throwaway server starts, then it answers, its socket in a short directory
+    with MariaDBServer() as server:
+        with server.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("SELECT 1")
+            assert cur.fetchone() == (1,)
+        assert len(server.socket_path) < 108
+        assert not server.socket_path.startswith(str(long_dir))
