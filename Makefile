@@ -102,11 +102,12 @@ bench: venv mariadb ## run every benchmark in benchmarks/ (on demand, not in CI)
 
 .PHONY: local
 local: venv mariadb ## the whole system here: TLS MariaDB + moto, a rotation, the canary, a fault drill
-	$(PY) -m scripts.local_run $(LOCAL_ARGS)
+	@$(PY) -m scripts.local_run $(LOCAL_ARGS)
 
 .PHONY: doctor
 doctor: venv ## pre-deployment checklist: make doctor ENV=prod (AWS_ENDPOINT_URL=moto works too)
-	$(PY) -m scripts.doctor --env $(ENV) $(DOCTOR_ARGS)
+	@# silent: with --output json, stdout is the JSON document alone
+	@$(PY) -m scripts.doctor --env $(ENV) $(DOCTOR_ARGS)
 
 .PHONY: clean
 clean: ## remove venvs, build output and caches
