@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -11,7 +12,7 @@ from scripts.translate_template import (
     samconfig_overrides,
     translate_template,
 )
-from tests.template.conftest import ROOT
+from tests.template.conftest import ROOT, Deployed
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -147,3 +148,65 @@ def test_the_canary_sample_event_is_what_its_dev_schedule_sends() -> None:
     assert event["region"] == "ap-northeast-1"
     assert event["resources"] == [deployed.arn("HealthCheckFunctionSchedule")]
     assert schedule["Name"] == "goal-mandala-dev-secret-canary"
+
+
+def referenced_resources(node: Any) -> set[str]:
+    """Logical ids a value refers to (Ref, GetAtt, ${...} of Sub)."""
+    if isinstance(node, list):
+        return set().union(*(referenced_resources(item) for item in node))
+    if not isinstance(node, dict):
+        return set()
+    found: set[str] = set()
+    for key, value in node.items():
+        if key == "Ref":
+            found.add(str(value))
+        elif key == "Fn::GetAtt":
+            found.add(str(value[0] if isinstance(value, list) else value.split(".")[0]))
+        elif key == "Fn::Sub":
+            text = value if isinstance(value, str) else value[0]
+            found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}!]+)\}", text)}
+            if isinstance(value, list):
+                found |= referenced_resources(value[1])
+        else:
+            found |= referenced_resources(value)
+    return found
+
+
+def test_no_export_holds_a_value_that_changes_with_each_layer_version(
+    translated_by_env: dict[str, dict[str, Any]], environment: str
+) -> None:
+    # Given the layer versions SAM creates (a new one, with a new ARN, per content change)
+    template = translated_by_env[environment]
+    layers = set(resources_of_type(template, "AWS::Lambda::LayerVersion"))
+    assert layers
+
+    # Then no exported output carries one: once another stack imported it, CloudFormation
+    # would refuse every later update of this stack that publishes a new layer version
+    locked = {
+        name
+        for name, output in template["Outputs"].items()
+        if "Export" in output and referenced_resources(output["Value"]) & layers
+    }
+    assert locked == set()
+
+
+def test_each_layer_arn_is_published_in_ssm_for_other_stacks(deployed: Deployed) -> None:
+    env = deployed.environment
+    layer_of = {
+        props["LayerName"]: logical
+        for logical, props in deployed.of_type("AWS::Lambda::LayerVersion").items()
+    }
+
+    published = {
+        props["Name"]: props["Value"]
+        for props in deployed.of_type("AWS::SSM::Parameter").values()
+        if props["Type"] == "String"
+    }
+
+    # The resolver resolves a layer version's Ref to its logical id
+    assert published == {
+        f"/goal-mandala/{env}/secret-layer-arn": layer_of[f"goal-mandala-{env}-secret-layer"],
+        f"/goal-mandala/{env}/rds-ca-bundle-layer-arn": layer_of[
+            f"goal-mandala-{env}-rds-ca-bundle"
+        ],
+    }
