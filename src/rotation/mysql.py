@@ -64,6 +64,8 @@ __all__ = [
 
 _LOST_CONNECTION_CODES = frozenset({2006, 2013, 2055})
 _MUST_CHANGE_PASSWORD = 1820  # ER_MUST_CHANGE_PASSWORD: the login's password has expired
+_STRICT_PASSWORD_VALIDATION = 1290  # ER_OPTION_PREVENTS_STATEMENT: a hash cannot be validated
+_PASSWORD_POLICY = 1819  # ER_NOT_VALID_PASSWORD: the server's password policy refused it
 _GRANTEE_PLACEHOLDER = "<grantee>"
 _IDENTIFIED = re.compile(r" IDENTIFIED (?:BY PASSWORD '[^']*'|VIA .*?)(?= REQUIRE | WITH |$)")
 _REQUIRE_IN_GRANT = re.compile(r" REQUIRE .*?(?= WITH |$)")
@@ -271,12 +273,13 @@ class MySQLDatabase:
                     raise
                 return _renew_expired_password(cur, creds, new_password=new_password)
             account = _current_account(cur)
-            sql = password_change_sql(server, own_account=True)
-            args: tuple[str, ...]
             if server.flavor == "mariadb":
                 _require_native_plugin(cur, account)
-                args = (mysql_native_password_hash(new_password),)
-            elif "REPLACE" in sql:
+                _set_own_mariadb_password(cur, new_password, account=account)
+                return account
+            sql = password_change_sql(server, own_account=True)
+            args: tuple[str, ...]
+            if "REPLACE" in sql:
                 args = (account.user, account.host, new_password, creds.password)
             else:
                 args = (account.user, account.host, new_password)
@@ -466,17 +469,31 @@ def _renew_expired_password(
     """
     handshake_version: str = cur.connection.get_server_info()  # type: ignore[no-untyped-call]
     server = parse_server_version(handshake_version)
-    sql = password_change_sql(server, own_account=True).replace("%s@%s", "USER()")
-    args: tuple[str, ...]
-    if server.flavor == "mariadb":
-        args = (mysql_native_password_hash(new_password),)
-    elif "REPLACE" in sql:
-        args = (new_password, creds.password)
-    else:
-        args = (new_password,)
     who = Account(user=creds.username, host="(expired password)")
+    if server.flavor == "mariadb":
+        _set_own_mariadb_password(cur, new_password, account=who)
+        return _current_account(cur)
+    sql = password_change_sql(server, own_account=True).replace("%s@%s", "USER()")
+    args: tuple[str, ...] = (new_password, creds.password) if "REPLACE" in sql else (new_password,)
     _execute_secret(cur, sql, args, what="expired password renewal", account=who)
     return _current_account(cur)
+
+
+def _set_own_mariadb_password(cur: Cursor, new_password: str, *, account: Account) -> None:
+    """``SET PASSWORD`` for the session's own account on MariaDB.
+
+    As the native hash (the password itself never in a statement); a server with a
+    password validation plugin and ``strict_password_validation`` (its default) refuses a
+    hash it cannot check (1290), and is given the password to check instead.
+    """
+    try:
+        _execute_secret(cur, "SET PASSWORD = %s", (mysql_native_password_hash(new_password),),
+                        what="password change", account=account)  # fmt: skip
+    except RotationDatabaseError as exc:
+        if exc.code != _STRICT_PASSWORD_VALIDATION:
+            raise
+        _execute_secret(cur, "SET PASSWORD = PASSWORD(%s)", (new_password,),
+                        what="password change", account=account)  # fmt: skip
 
 
 def _require_native_plugin(cur: Cursor, account: Account) -> None:
@@ -504,6 +521,11 @@ def _failure(
     hint = ""
     if code in (1044, 1142, 1227, 1396, 1410):
         hint = "; check the privileges of the login (the master user needs CREATE USER)"
+    elif code == _PASSWORD_POLICY:
+        hint = (
+            "; the server's password validation policy refused the password: make "
+            "PASSWORD_LENGTH and EXCLUDE_CHARACTERS meet it"
+        )
     elif code == _MUST_CHANGE_PASSWORD:
         hint = (
             "; the login's password has expired (a PASSWORD EXPIRE policy): as the master "

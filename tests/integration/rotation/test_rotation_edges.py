@@ -549,3 +549,34 @@ def test_a_clone_shadowed_by_an_account_on_a_narrower_host_is_rolled_back_saying
     assert "mysql.user" in str(caught.value)
     assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
     assert token not in staging_labels(rig.sm, secret.arn)
+
+
+# -- a server that validates passwords ------------------------------------------------------
+
+
+@pytest.fixture
+def password_validation(mariadb: MariaDBServer) -> Iterator[None]:
+    """MariaDB's simple_password_check: with strict_password_validation (the default) the
+    server refuses a password given as a hash, which it cannot check."""
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("INSTALL SONAME 'simple_password_check'")
+    yield
+    with mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("UNINSTALL SONAME 'simple_password_check'")
+
+
+@pytest.mark.usefixtures("password_validation")
+@pytest.mark.parametrize("strategy", ["single-user", "alternating-users"])
+def test_a_server_validating_passwords_rotates(rig: Rig, strategy: str) -> None:
+    # Given a MariaDB whose password validation plugin refuses passwords given as hashes
+    secret = rig.make_db_secret(
+        password="Initial-Passw0rd-1!",
+        extra={"masterarn": rig.master_arn, "rotationStrategy": strategy},
+    )
+
+    # When the secret is rotated (twice: alternating-users then resets the first user)
+    rotate(rig.invoke, rig.sm, secret.arn)
+    rotate(rig.invoke, rig.sm, secret.arn)
+
+    # Then the new password logs in
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
