@@ -344,6 +344,9 @@ class LocalWorld:
 # Settings of the user's shell that would send the run's AWS calls elsewhere than its
 # own moto server: a profile, service-specific endpoints, ignoring AWS_ENDPOINT_URL.
 _REDIRECTING_VARIABLES = ("AWS_PROFILE", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
+# Powertools' debugging switches in the user's shell: Lambda gives a function only the
+# template's variables, and the canary refuses these (they silence its metrics).
+_SHELL_ONLY_VARIABLES = ("POWERTOOLS_DEV", "POWERTOOLS_METRICS_DISABLED")
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 
@@ -351,12 +354,13 @@ def _loopback_only(environ: MutableMapping[str, str]) -> None:
     """Keep every call of this process on 127.0.0.1 (``close`` restores the environment).
 
     Drops the variables that redirect boto3 (``AWS_ENDPOINT_URL_<SERVICE>`` included)
-    and adds loopback to ``NO_PROXY``: with a corporate ``HTTP(S)_PROXY`` set, calls to
-    the moto server would otherwise go to the proxy.
+    and the Powertools switches no deployed function would have, and adds loopback to
+    ``NO_PROXY``: with a corporate ``HTTP(S)_PROXY`` set, calls to the moto server would
+    otherwise go to the proxy.
     """
     for name in [n for n in environ if n.startswith("AWS_ENDPOINT_URL_")]:
         del environ[name]
-    for name in _REDIRECTING_VARIABLES:
+    for name in (*_REDIRECTING_VARIABLES, *_SHELL_ONLY_VARIABLES):
         environ.pop(name, None)
     for name in ("NO_PROXY", "no_proxy"):
         hosts = [h.strip() for h in environ.get(name, "").split(",") if h.strip()]

@@ -442,3 +442,19 @@ def test_proxies_and_endpoint_settings_in_your_environment_do_not_redirect_the_r
     # Then every step held against the run's own servers; your environment is as it was
     assert run.status == 0, run.out + run.err
     assert dict(os.environ) == environ_before
+
+
+def test_powertools_debug_switches_in_your_shell_do_not_reach_the_functions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given a shell left in Powertools' debugging mode (the canary refuses it: it would
+    # silence the metrics every alarm reads), which no deployed function would have
+    monkeypatch.setenv("POWERTOOLS_DEV", "true")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    environ_before = dict(os.environ)
+    # When
+    run = run_make_local([])
+    # Then the functions ran with the template's variables only; the shell is as it was
+    assert run.status == 0, run.out + run.err
+    assert "CanaryConfigError" not in run.out + run.err
+    assert dict(os.environ) == environ_before
