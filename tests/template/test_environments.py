@@ -7,7 +7,7 @@ import tomllib
 from typing import Any
 
 import pytest
-from tests.template.conftest import ENVIRONMENTS, ROOT, Deployed, deploy
+from tests.template.conftest import ACCOUNT, ENVIRONMENTS, ROOT, Deployed, deploy
 
 ROTATION = {"dev": False, "stg": True, "prod": True}
 CLOUDTRAIL = {"dev": False, "stg": True, "prod": True}
@@ -285,6 +285,32 @@ def test_the_monitoring_key_lets_each_service_that_writes_with_it_do_so(
     # DescribeKey has no encryption context: a context condition would deny it
     assert describe
     assert "StringLike" not in describe[0].get("Condition", {})
+
+
+def test_the_monitoring_key_serves_exactly_this_stacks_log_groups() -> None:
+    # Given prod with its trail, every log group the stack creates
+    deployed = deploy("prod")
+    groups = {
+        f"arn:aws:logs:ap-northeast-1:{ACCOUNT}:log-group:{props['LogGroupName']}"
+        for props in deployed.of_type("AWS::Logs::LogGroup").values()
+    }
+    statements = deployed.props("MonitoringKey")["KeyPolicy"]["Statement"]
+
+    # When CloudWatch Logs asks to use the key for a log group (its ARN in the context)
+    contexts = [
+        values
+        for statement in statements
+        if statement["Principal"].get("Service") == "logs.ap-northeast-1.amazonaws.com"
+        for keys in statement["Condition"].values()
+        for key, values in keys.items()
+        if key == "kms:EncryptionContext:aws:logs:arn"
+    ]
+
+    # Then it may for those log groups and for no other log group of the account
+    assert len(contexts) == 1
+    allowed = set(contexts[0] if isinstance(contexts[0], list) else [contexts[0]])
+    assert allowed == groups
+    assert not any("*" in arn or "?" in arn for arn in allowed)
 
 
 # AWS name limits, per resource type and property.
