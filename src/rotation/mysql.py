@@ -275,7 +275,7 @@ class MySQLDatabase:
             account = _current_account(cur)
             if server.flavor == "mariadb":
                 _require_native_plugin(cur, account)
-                _set_own_mariadb_password(cur, new_password, account=account)
+                _set_own_mariadb_password(cur, server, new_password, account=account)
                 return account
             sql = password_change_sql(server, own_account=True)
             args: tuple[str, ...]
@@ -471,7 +471,7 @@ def _renew_expired_password(
     server = parse_server_version(handshake_version)
     who = Account(user=creds.username, host="(expired password)")
     if server.flavor == "mariadb":
-        _set_own_mariadb_password(cur, new_password, account=who)
+        _set_own_mariadb_password(cur, server, new_password, account=who)
         return _current_account(cur)
     sql = password_change_sql(server, own_account=True).replace("%s@%s", "USER()")
     args: tuple[str, ...] = (new_password, creds.password) if "REPLACE" in sql else (new_password,)
@@ -479,7 +479,9 @@ def _renew_expired_password(
     return _current_account(cur)
 
 
-def _set_own_mariadb_password(cur: Cursor, new_password: str, *, account: Account) -> None:
+def _set_own_mariadb_password(
+    cur: Cursor, server: ServerInfo, new_password: str, *, account: Account
+) -> None:
     """``SET PASSWORD`` for the session's own account on MariaDB.
 
     As the native hash (the password itself never in a statement); a server with a
@@ -487,7 +489,8 @@ def _set_own_mariadb_password(cur: Cursor, new_password: str, *, account: Accoun
     hash it cannot check (1290), and is given the password to check instead.
     """
     try:
-        _execute_secret(cur, "SET PASSWORD = %s", (mysql_native_password_hash(new_password),),
+        sql = password_change_sql(server, own_account=True)
+        _execute_secret(cur, sql, (mysql_native_password_hash(new_password),),
                         what="password change", account=account)  # fmt: skip
     except RotationDatabaseError as exc:
         if exc.code != _STRICT_PASSWORD_VALIDATION:
