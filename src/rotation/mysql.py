@@ -8,8 +8,9 @@ plaintext fallback, typed login errors). This module adds the statements:
   MySQL (``... REPLACE %s`` with the old password from 8.0.13, so
   ``PASSWORD REQUIRE CURRENT`` accounts work). MariaDB refuses ``ALTER USER`` without
   the CREATE USER privilege even for one's own account, so there the user runs
-  ``SET PASSWORD = %s`` with the ``mysql_native_password`` hash computed here;
-  ``PASSWORD()`` (gone from MySQL 8) is never used;
+  ``SET PASSWORD = %s`` with the ``mysql_native_password`` hash computed here, or
+  ``SET PASSWORD = PASSWORD(%s)`` where a password validation plugin must see the
+  password (``PASSWORD()`` is gone from MySQL 8, never used there);
 * an admin (the master user) changes another account with
   ``ALTER USER %s@%s IDENTIFIED BY %s``, and clones a user for the alternating-users
   strategy by replaying ``SHOW GRANTS`` with the grantee renamed and the ``REQUIRE``
