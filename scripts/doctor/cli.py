@@ -22,6 +22,7 @@ from scripts.doctor.aws_adapter import AwsAdapter
 from scripts.doctor.checks import run_checks
 from scripts.doctor.expectations import from_template
 from scripts.doctor.report import render_json, render_table
+from scripts.exits import EXIT_INTERRUPTED, reader_gone
 from scripts.sam_template import (
     TEMPLATE_PATH,
     DeployedTemplate,
@@ -69,7 +70,16 @@ def parse_args(argv: Sequence[str] | None = None) -> DoctorConfig:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    config = parse_args(argv)
+    try:
+        return _run(parse_args(argv))
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `make doctor | head`
+        return reader_gone()
+
+
+def _run(config: DoctorConfig) -> int:
     endpoint = config.endpoint_url
     if endpoint is not None and not endpoint.startswith(("http://", "https://")):
         print(

@@ -14,6 +14,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from scripts.exits import reader_gone
 from scripts.local_run.config import LocalConfig, LocalConfigError
 from scripts.local_run.console import Console
 from scripts.local_run.flow import Flow, StepOutcome
@@ -119,6 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             console.line()
             console.line("interrupted: everything started was stopped.")
         return 128 + signum
+    except BrokenPipeError:  # `make local | head`: everything started was stopped already
+        return reader_gone()
     except TemplateError as exc:
         print(f"error: template.yaml: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -296,3 +296,44 @@ def test_https_to_a_plain_http_moto_server_fails_with_a_tls_hint(
     assert "SSLError" in out
     assert "http:// for a local moto server" in out
     assert "AWS answered" not in out
+
+
+def test_a_reader_that_goes_away_ends_the_doctor_quietly(region: str) -> None:
+    # Given the doctor checking a dead endpoint on this machine, piped into a reader
+    # that has already gone (`make doctor | true`)
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.doctor", "--env", "dev", "--region", region],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    process.stdout.close()
+    # When it prints its table, then it ends as SIGPIPE would, without a traceback
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 141, err
+    assert "Traceback" not in err
+
+
+def test_ctrl_c_ends_the_doctor_with_130_and_no_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given Ctrl-C arriving while the checks wait on AWS
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("scripts.doctor.cli.run_checks", interrupted)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    # When
+    status = main(["--env", "dev"])
+    # Then the shell's status for SIGINT, one line, no traceback
+    assert status == 130
+    assert capsys.readouterr().err.strip() == "interrupted"

@@ -458,3 +458,32 @@ def test_powertools_debug_switches_in_your_shell_do_not_reach_the_functions(
     assert run.status == 0, run.out + run.err
     assert "CanaryConfigError" not in run.out + run.err
     assert dict(os.environ) == environ_before
+
+
+def test_a_reader_that_goes_away_ends_the_run_quietly_with_everything_stopped() -> None:
+    # Given make local piped into a reader that stops after two lines (`| head -2`)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.local_run"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    try:
+        head = [process.stdout.readline() for _ in range(2)]
+        # When the reader closes the pipe
+        process.stdout.close()
+        err = process.stderr.read()
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.stderr.close()
+    # Then it ends as a process SIGPIPE ended would, without a traceback, servers stopped
+    assert process.returncode == 128 + signal.SIGPIPE, err
+    assert "Traceback" not in err
+    ports = ports_in("".join(head))
+    assert ports, head
+    assert not any(port_open(p) for p in ports)
