@@ -140,6 +140,15 @@ def _require_str(doc: dict[str, Any], key: str, secret_id: str | None, kind: str
             secret_id=secret_id,
             field=key,
         )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate escape such as "\ud800" in the JSON
+        raise SecretFormatError(
+            f"{kind} secret {secret_id or '?'} field '{key}' is not valid Unicode text (a lone "
+            "surrogate \\uD800-\\uDFFF escape); store it as UTF-8 text",
+            secret_id=secret_id,
+            field=key,
+        ) from None
     return value
 
 

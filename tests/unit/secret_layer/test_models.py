@@ -260,6 +260,17 @@ def test_ip_addresses_and_dns_names_are_accepted_as_hosts(host: str) -> None:
     assert DatabaseCredentials.from_secret_string(db_secret(host=host)).host == host
 
 
+def test_a_password_with_a_lone_surrogate_escape_is_a_format_error_not_a_unicode_crash() -> None:
+    # Given a secret whose JSON holds "\ud800" (valid JSON, not encodable as UTF-8)
+    document = db_secret(password="pw-\ud800-Tail-91")
+
+    # When / Then: refused at read time, naming the field, not at connect as UnicodeEncodeError
+    with pytest.raises(SecretFormatError, match="'password' is not valid Unicode") as caught:
+        DatabaseCredentials.from_secret_string(document, secret_id="db")
+    assert caught.value.field == "password"
+    assert "Tail-91" not in str(caught.value)
+
+
 def test_an_empty_string_field_is_called_empty_not_a_wrong_type() -> None:
     with pytest.raises(
         SecretFormatError, match=r"'username' must be a non-empty string \(found an empty string\)"
