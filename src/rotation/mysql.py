@@ -8,9 +8,10 @@ plaintext fallback, typed login errors). This module adds the statements:
   MySQL (``... REPLACE %s`` with the old password from 8.0.13, so
   ``PASSWORD REQUIRE CURRENT`` accounts work). MariaDB refuses ``ALTER USER`` without
   the CREATE USER privilege even for one's own account, so there the user runs
-  ``SET PASSWORD = %s`` with the ``mysql_native_password`` hash computed here, or
-  ``SET PASSWORD = PASSWORD(%s)`` where a password validation plugin must see the
-  password (``PASSWORD()`` is gone from MySQL 8, never used there);
+  ``SET PASSWORD = %s`` with the ``mysql_native_password`` hash computed here.
+  ``PASSWORD()`` is never used (MySQL 8 removed it): a MariaDB whose validation plugin
+  must see the password refuses the hash, and that is a typed error saying to use the
+  alternating-users strategy;
 * an admin (the master user) changes another account with
   ``ALTER USER %s@%s IDENTIFIED BY %s``, and clones a user for the alternating-users
   strategy by replaying ``SHOW GRANTS`` with the grantee renamed and the ``REQUIRE``
@@ -483,21 +484,31 @@ def _renew_expired_password(
 def _set_own_mariadb_password(
     cur: Cursor, server: ServerInfo, new_password: str, *, account: Account
 ) -> None:
-    """``SET PASSWORD`` for the session's own account on MariaDB.
+    """``SET PASSWORD`` for the session's own account on MariaDB, as the native hash.
 
-    As the native hash (the password itself never in a statement); a server with a
-    password validation plugin and ``strict_password_validation`` (its default) refuses a
-    hash it cannot check (1290), and is given the password to check instead.
+    The only way a MariaDB account may change its own password without ``PASSWORD()``
+    (which this function never uses: MySQL 8 removed it) nor the CREATE USER privilege
+    (which ``ALTER USER`` needs on MariaDB). A server with a password validation plugin
+    and ``strict_password_validation`` (its default) refuses a hash it cannot check
+    (1290): that is a typed error naming the two ways out, before anything changed.
     """
+    sql = password_change_sql(server, own_account=True)
     try:
-        sql = password_change_sql(server, own_account=True)
         _execute_secret(cur, sql, (mysql_native_password_hash(new_password),),
                         what="password change", account=account)  # fmt: skip
     except RotationDatabaseError as exc:
         if exc.code != _STRICT_PASSWORD_VALIDATION:
             raise
-        _execute_secret(cur, "SET PASSWORD = PASSWORD(%s)", (new_password,),
-                        what="password change", account=account)  # fmt: skip
+        raise RotationDatabaseError(
+            f"password change for {account} refused (MySQL {exc.code}): this MariaDB validates "
+            "passwords (a validation plugin with strict_password_validation=ON) and so refuses "
+            "the password as a hash, the only form in which an account may change its own "
+            "password here; nothing was changed. Use the alternating-users strategy (the "
+            "master user sets the password, which the plugin then checks), or set "
+            "strict_password_validation=OFF",
+            code=exc.code,
+            account=str(account),
+        ) from None
 
 
 def _require_native_plugin(cur: Cursor, account: Account) -> None:

@@ -19,7 +19,13 @@ from tests.integration.rotation.conftest import (
 )
 from tests.integration.rotation.test_rotation_recovery import InjectedCrash, crash_after_call
 
-from harness.rotation import ROTATION_STEPS, rotate, staging_labels
+from harness.rotation import (
+    ROTATION_STEPS,
+    begin_rotation,
+    rotate,
+    rotation_event,
+    staging_labels,
+)
 from harness.secret_checks import assert_no_secret_in
 from rotation_errors import (
     RotationDatabaseError,
@@ -566,17 +572,32 @@ def password_validation(mariadb: MariaDBServer) -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("password_validation")
-@pytest.mark.parametrize("strategy", ["single-user", "alternating-users"])
-def test_a_server_validating_passwords_rotates(rig: Rig, strategy: str) -> None:
-    # Given a MariaDB whose password validation plugin refuses passwords given as hashes
+def test_a_server_validating_passwords_rotates_alternating_users(rig: Rig) -> None:
+    # Given a MariaDB whose password validation plugin checks every password it is given
     secret = rig.make_db_secret(
         password="Initial-Passw0rd-1!",
-        extra={"masterarn": rig.master_arn, "rotationStrategy": strategy},
+        extra={"masterarn": rig.master_arn, "rotationStrategy": "alternating-users"},
     )
 
-    # When the secret is rotated (twice: alternating-users then resets the first user)
+    # When the secret is rotated twice (the second resets the first user)
     rotate(rig.invoke, rig.sm, secret.arn)
     rotate(rig.invoke, rig.sm, secret.arn)
 
     # Then the new password logs in
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+
+
+@pytest.mark.usefixtures("password_validation")
+def test_a_server_validating_passwords_refuses_single_user_saying_what_to_use(rig: Rig) -> None:
+    # Given a single-user secret on a MariaDB that refuses passwords given as hashes, the
+    # only form in which an account changes its own password without PASSWORD()
+    secret = rig.make_db_secret(password="Initial-Passw0rd-1!")
+    token = begin_rotation(rig.sm, secret.arn)
+    rig.invoke(rotation_event(secret.arn, token, "createSecret"))
+
+    # When setSecret runs, then it is refused, naming the way out, before any change
+    with pytest.raises(RotationDatabaseError, match="alternating-users strategy") as caught:
+        rig.invoke(rotation_event(secret.arn, token, "setSecret"))
+    assert caught.value.code == 1290
+    assert "PASSWORD(" not in str(caught.value)
     assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
