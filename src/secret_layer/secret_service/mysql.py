@@ -41,8 +41,28 @@ logger = logging.getLogger(__name__)
 AUTH_ERROR_CODES = frozenset({1044, 1045, 1698, 1862, 1820})
 UNREACHABLE_ERROR_CODES = frozenset({2002, 2003, 2005, 2006, 2013, 2055})
 TLS_ERROR_CODES = frozenset({2026})
-DB_ACCESS_DENIED = 1044  # a login accepted, refused the database it asked for
-UNKNOWN_DATABASE = 1049
+_LOCKED = (
+    "refused {user!r}: the account is locked (MySQL {code}); the password is not the cause. "
+    "Unlock it as the master user: ALTER USER ... ACCOUNT UNLOCK"
+)
+# Refusals whose cause is not the password, by MySQL code: the error type and what to
+# say after "<host>:<port> ".
+_NOT_THE_PASSWORD: dict[int, tuple[type[DatabaseError], str]] = {
+    1044: (  # the login is right; the database it asked for is not its own
+        DatabaseAuthError,
+        "refused {user!r} access to database {dbname!r} (MySQL {code}); check the secret's "
+        "dbname and that the user is granted that database",
+    ),
+    1049: (DatabaseError, "has no database {dbname!r} (MySQL {code}); check the secret's dbname"),
+    3118: (DatabaseAuthError, _LOCKED),  # MySQL's ACCOUNT LOCK
+    4151: (DatabaseAuthError, _LOCKED),  # MariaDB's ACCOUNT LOCK
+    3955: (  # MySQL 8's FAILED_LOGIN_ATTEMPTS reached
+        DatabaseAuthError,
+        "refused {user!r}: the account is blocked after too many failed logins (MySQL "
+        "{code}, FAILED_LOGIN_ATTEMPTS); find who logs in with an old password, then unblock "
+        "it as the master user: ALTER USER ... ACCOUNT UNLOCK",
+    ),
+}
 
 
 # PyMySQL options a caller may not pass: the secret, this function's own timeouts and
@@ -203,16 +223,10 @@ def _translate(exc: Exception, *, dbname: str | None, **where: Any) -> DatabaseE
             code=str(code) if code else None,
             **where,
         )
-    if code == DB_ACCESS_DENIED:  # the login is right; the database is not its own
-        return DatabaseAuthError(
-            f"{target} refused {user!r} access to database {dbname!r} (MySQL {code}); check "
-            "the secret's dbname and that the user is granted that database",
-            code=str(code),
-            **where,
-        )
-    if code == UNKNOWN_DATABASE:
-        return DatabaseError(
-            f"{target} has no database {dbname!r} (MySQL {code}); check the secret's dbname",
+    if code in _NOT_THE_PASSWORD:
+        kind, text = _NOT_THE_PASSWORD[code]
+        return kind(
+            f"{target} " + text.format(user=user, dbname=dbname, code=code),
             code=str(code),
             **where,
         )

@@ -415,3 +415,22 @@ def test_an_unknown_dbname_is_a_database_error_naming_it(world: World) -> None:
     assert "'no_such_db'" in str(caught.value)
     assert "dbname" in str(caught.value)
     assert admin.admin_password not in str(caught.value)
+
+
+def test_a_locked_account_is_named_as_locked_not_blamed_on_the_password(world: World) -> None:
+    # Given the application's account locked by an operator (ALTER USER ... ACCOUNT LOCK)
+    service = SecretService(world.sm, ca_bundle_path=world.mariadb.ca_path)
+    with world.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("ALTER USER %s@'%%' ACCOUNT LOCK", (world.user.username,))
+    try:
+        # When the app connects
+        with pytest.raises(DatabaseAuthError) as caught:
+            current_user(service, world.secret_id)
+    finally:
+        with world.mariadb.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("ALTER USER %s@'%%' ACCOUNT UNLOCK", (world.user.username,))
+
+    # Then the error says the account is locked and how to unlock it
+    assert caught.value.code == "4151"
+    assert "the account is locked" in str(caught.value)
+    assert "ACCOUNT UNLOCK" in str(caught.value)

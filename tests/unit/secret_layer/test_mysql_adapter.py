@@ -8,8 +8,13 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from secret_service import DatabaseCredentials, DatabaseTlsError, SecretConfigError
-from secret_service.mysql import connect, make_tls_context
+from secret_service import (
+    DatabaseAuthError,
+    DatabaseCredentials,
+    DatabaseTlsError,
+    SecretConfigError,
+)
+from secret_service.mysql import _translate, connect, make_tls_context
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -101,3 +106,24 @@ def test_a_bad_timeout_is_a_config_error_naming_it_before_connecting(
     # When / Then: a typed error naming our option (sockets are blocked: nothing connects)
     with pytest.raises(SecretConfigError, match=f"^{option} must be a number"):
         connect(credentials, **{option: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("code", "says"),
+    [
+        (3118, "the account is locked"),  # MySQL's ACCOUNT LOCK (MariaDB's 4151 runs for real)
+        (3955, "blocked after too many failed logins"),  # MySQL 8's FAILED_LOGIN_ATTEMPTS
+    ],
+)
+def test_mysql_only_lock_codes_are_auth_errors_that_say_why(code: int, says: str) -> None:
+    # Given the error MySQL 8 / Aurora MySQL 3 sends (no MySQL server here to send it)
+    import pymysql
+
+    refused = pymysql.err.OperationalError(code, "Access denied for user 'app'@'10.0.0.9'")
+
+    # When it is translated, then it is an auth error naming the lock and how to lift it
+    error = _translate(refused, dbname="app", host="db", port=3306, username="app", secret_id="s")
+    assert isinstance(error, DatabaseAuthError)
+    assert error.code == str(code)
+    assert says in str(error)
+    assert "ACCOUNT UNLOCK" in str(error)
