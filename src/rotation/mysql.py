@@ -534,8 +534,16 @@ def _failure(
             code=str(code),
         )
     hint = ""
-    if code in (1044, 1142, 1227, 1396, 1410):
-        hint = "; check the privileges of the login (the master user needs CREATE USER)"
+    if code in (1044, 1142, 1227, 1396, 1410) and what.startswith("SHOW"):
+        hint = (
+            "; check the privileges of the login (to read another account, the master user "
+            "needs SELECT on mysql.*)"
+        )
+    elif code in (1044, 1142, 1227, 1396, 1410):
+        hint = (
+            "; check the privileges of the login (the master user needs CREATE USER, and "
+            "GRANT OPTION with the privileges it copies)"
+        )
     elif code == _PASSWORD_POLICY:
         hint = (
             "; the server's password validation policy refused the password: make "

@@ -601,3 +601,38 @@ def test_a_server_validating_passwords_refuses_single_user_saying_what_to_use(ri
     assert caught.value.code == 1290
     assert "PASSWORD(" not in str(caught.value)
     assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
+
+
+def test_a_master_that_cannot_read_other_accounts_is_told_the_privilege_it_lacks(
+    rig: Rig,
+) -> None:
+    # Given a master user with CREATE USER and the app's database, but no SELECT on mysql.*
+    master_password = "Master-Limited-pw-42"
+    master = f"lim_{uuid.uuid4().hex[:8]}"
+    secret = rig.alternating_secret()
+    with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+        cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s REQUIRE SSL", (master, master_password))
+        cur.execute("GRANT CREATE USER ON *.* TO %s@'%%' WITH GRANT OPTION", (master,))
+        cur.execute(f"GRANT ALL ON `{secret.database}`.* TO %s@'%%' WITH GRANT OPTION", (master,))
+    master_doc = rig.doc(rig.master_arn) | {"username": master, "password": master_password}
+    limited_arn = rig.sm.create_secret(
+        Name=f"app-test-secret-master-{master}", SecretString=json.dumps(master_doc)
+    )["ARN"]
+    rig.sm.update_secret(
+        SecretId=secret.arn,
+        SecretString=json.dumps(rig.doc(secret.arn) | {"masterarn": limited_arn}),
+    )
+    token = begin_rotation(rig.sm, secret.arn)
+    rig.invoke(rotation_event(secret.arn, token, "createSecret"))
+    try:
+        # When setSecret reads the application user's account as that master
+        with pytest.raises(RotationDatabaseError) as caught:
+            rig.invoke(rotation_event(secret.arn, token, "setSecret"))
+    finally:
+        with rig.mariadb.admin_connection() as conn, conn.cursor() as cur:
+            cur.execute("DROP USER IF EXISTS %s@'%%'", (master,))
+
+    # Then the error names the privilege to grant, and the application still logs in
+    assert "SELECT on mysql.*" in str(caught.value)
+    assert master_password not in str(caught.value)
+    assert rig.stage_logs_in(secret.arn, "AWSCURRENT")
