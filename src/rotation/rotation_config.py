@@ -141,7 +141,18 @@ def _endpoint(raw: str | None) -> str | None:
             f"emulator), got {raw!r}",
             variable="SECRETS_MANAGER_ENDPOINT",
         )
+    if parsed.scheme == "http" and not _is_loopback(parsed.hostname):
+        raise RotationConfigError(
+            f"SECRETS_MANAGER_ENDPOINT={raw!r} is plain http to a remote host: secret values "
+            "would cross the network unencrypted; use https:// (http:// is for a local "
+            "emulator on 127.0.0.1 or localhost only)",
+            variable="SECRETS_MANAGER_ENDPOINT",
+        )
     return raw
+
+
+def _is_loopback(hostname: str) -> bool:
+    return hostname == "localhost" or re.fullmatch(r"127(\.\d{1,3}){3}", hostname) is not None
 
 
 def _timeout(raw: str | None) -> float:

@@ -68,6 +68,7 @@ def test_an_empty_exclude_list_means_exclude_nothing() -> None:
         ("SECRETS_MANAGER_ENDPOINT", "vpce-1.example"),
         ("SECRETS_MANAGER_ENDPOINT", "https://"),
         ("SECRETS_MANAGER_ENDPOINT", "ftp://secretsmanager.example"),
+        ("SECRETS_MANAGER_ENDPOINT", "http://secretsmanager.example.com"),
         ("DB_CONNECT_TIMEOUT_S", "soon"),
         ("DB_CONNECT_TIMEOUT_S", "0"),
         ("DB_CONNECT_TIMEOUT_S", "600"),
@@ -92,3 +93,10 @@ def test_the_config_is_frozen() -> None:
 
     with pytest.raises(AttributeError):
         config.password_length = 8  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:5000", "http://localhost:4566"])
+def test_plain_http_is_accepted_for_a_local_emulator(url: str) -> None:
+    config = RotationConfig.from_env({"SECRETS_MANAGER_ENDPOINT": url})
+
+    assert config.secrets_manager_endpoint == url
