@@ -23,7 +23,8 @@ __all__ = [
 ADMIN_PASSWORD_VARIABLE = "LOCAL_DB_ADMIN_PASSWORD"  # noqa: S105 - a variable name
 STRATEGIES = ("single-user", "alternating-users")
 ENVIRONMENTS = ("dev", "stg", "prod")
-APP_NAME_PATTERN = "^[a-z][a-z0-9-]{1,30}$"  # template.yaml's AppName AllowedPattern
+# template.yaml's AppName AllowedPattern
+APP_NAME_PATTERN = "^(?=.{2,31}$)[a-z][a-z0-9]*(-[a-z0-9]+)*$"
 DB_HOST_PATTERN = "^[A-Za-z0-9.-]{0,253}$"  # template.yaml's DatabaseHost AllowedPattern
 
 
@@ -89,10 +90,11 @@ class LocalConfig:
 
 
 def _app_name(text: str) -> str:
-    if not re.match(APP_NAME_PATTERN, text):
+    if not re.fullmatch(APP_NAME_PATTERN, text):
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an AppName template.yaml accepts ({APP_NAME_PATTERN}: "
-            "lower-case letters, digits and dashes, 2-31 characters)"
+            "2-31 lower-case letters, digits and single dashes, starting with a letter, not "
+            "ending with a dash)"
         )
     return text
 

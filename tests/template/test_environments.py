@@ -467,3 +467,23 @@ def test_the_deploy_guides_per_environment_table_is_what_each_stack_gets(
         rate = deployed.props("HealthCheckFunctionSchedule")["ScheduleExpression"]
         assert rate.startswith(f"rate({number(schedule[index])} minute"), env
         assert (trail[index] == "yes") is deployed.has("Trail"), env
+
+
+@pytest.mark.parametrize(
+    ("app_name", "accepted"),
+    [
+        ("goal-mandala", True),
+        ("a1", True),
+        ("a" + "b" * 30, True),
+        ("a--b", False),  # CloudTrail refuses adjacent dashes in the trail name
+        ("app-", False),  # ... and a trail or bucket name ending with a dash
+        ("a", False),
+        ("a" + "b" * 31, False),
+        ("1app", False),
+        ("App", False),
+    ],
+)
+def test_app_name_admits_only_names_every_resource_accepts(
+    raw_template: dict[str, Any], app_name: str, accepted: bool
+) -> None:
+    assert (violations(raw_template["Parameters"]["AppName"], app_name) == []) is accepted

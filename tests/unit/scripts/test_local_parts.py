@@ -71,7 +71,7 @@ def test_a_bad_port_is_a_usage_error(port: str, capsys: pytest.CaptureFixture[st
     assert port in error
 
 
-@pytest.mark.parametrize("app", ["", "My App", "a/b", "x" * 40])
+@pytest.mark.parametrize("app", ["", "My App", "a/b", "x" * 40, "a--b", "app-", "a"])
 def test_an_app_name_the_template_refuses_is_a_usage_error(
     app: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
