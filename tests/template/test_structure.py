@@ -172,7 +172,7 @@ def referenced_resources(node: Any) -> set[str]:
     return found
 
 
-def test_no_export_holds_a_value_that_changes_with_each_layer_version(
+def test_the_only_exports_that_change_with_each_layer_version_are_the_layer_exports(
     translated_by_env: dict[str, dict[str, Any]], environment: str
 ) -> None:
     # Given the layer versions SAM creates (a new one, with a new ARN, per content change)
@@ -180,14 +180,15 @@ def test_no_export_holds_a_value_that_changes_with_each_layer_version(
     layers = set(resources_of_type(template, "AWS::Lambda::LayerVersion"))
     assert layers
 
-    # Then no exported output carries one: once another stack imported it, CloudFormation
-    # would refuse every later update of this stack that publishes a new layer version
-    locked = {
+    # Then exactly the two layer outputs export such a value (for stacks that pin a
+    # version; the SSM parameters serve the ones that follow releases): no other export
+    # would hold back a layer release once imported
+    moving = {
         name
         for name, output in template["Outputs"].items()
         if "Export" in output and referenced_resources(output["Value"]) & layers
     }
-    assert locked == set()
+    assert moving == {"SecretLayerArn", "RdsCaBundleLayerArn"}
 
 
 def test_each_layer_arn_is_published_in_ssm_for_other_stacks(deployed: Deployed) -> None:
@@ -210,3 +211,25 @@ def test_each_layer_arn_is_published_in_ssm_for_other_stacks(deployed: Deployed)
             f"goal-mandala-{env}-rds-ca-bundle"
         ],
     }
+
+
+def test_what_other_stacks_need_is_exported_under_app_and_environment(
+    translated_by_env: dict[str, dict[str, Any]], environment: str
+) -> None:
+    # Then the secret ARNs, the layer, the application role and policy and the topic are
+    # exports named {app}-{env}-..., which other stacks import
+    outputs = translated_by_env[environment]["Outputs"]
+    exported = {
+        output["Export"]["Name"]["Fn::Sub"].removeprefix("${AppName}-${Environment}-")
+        for output in outputs.values()
+        if "Export" in output
+    }
+    assert {
+        "secret-database-arn",
+        "secret-jwt-arn",
+        "secret-external-apis-arn",
+        "secret-layer-arn",
+        "app-function-role-arn",
+        "secrets-read-policy-arn",
+        "secrets-alarm-topic-arn",
+    } <= exported
