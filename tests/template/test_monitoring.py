@@ -109,7 +109,7 @@ def test_the_alarm_latency_unit_matches_what_the_canary_publishes(deployed: Depl
 
 def test_retrieval_failure_alarms_fire_on_two_of_three_canary_periods(deployed: Deployed) -> None:
     env = deployed.environment
-    period = deployed.props("CanarySilentAlarm")["Metrics"][0]["MetricStat"]["Period"]
+    period = int(deployed.parameter("CanaryRateMinutes")) * 60
 
     for secret in ("Database", "Jwt", "ExternalApis"):
         alarm = deployed.props(f"{secret}RetrievalFailureAlarm")
@@ -461,3 +461,18 @@ def test_every_alarm_aggregates_its_metric_in_a_way_that_fits_the_emitted_values
     if not deployed.condition("RotationEnabled"):
         expected.discard(canary_metrics.RotationOverdue)  # no overdue alarm without rotation
     assert {metric for _, metric, _ in used} == expected
+
+
+@pytest.mark.parametrize("rate", ["1", "5", "10", "15"])
+def test_the_canary_silent_window_holds_several_runs_so_one_late_run_does_not_page(
+    rate: str,
+) -> None:
+    # Given the canary at this rate
+    alarm = deploy("prod", CanaryRateMinutes=rate).props("CanarySilentAlarm")
+    periods = {q["MetricStat"]["Period"] for q in alarm["Metrics"] if "MetricStat" in q}
+
+    # Then each period is at least 3 minutes and one run's interval, and two whole periods
+    # without any result are needed: a single empty minute at rate(1 minute) is not silence
+    [period] = periods
+    assert period >= max(180, int(rate) * 60)
+    assert (alarm["EvaluationPeriods"], alarm["DatapointsToAlarm"]) == (2, 2)
