@@ -270,7 +270,7 @@ class ProbeSettings:
 class _Progress:
     """One secret's results so far; the deadline can close it from another thread."""
 
-    _STAGES = ("retrieval", "rotation", "login")
+    _STAGES = ("retrieval", "login", "rotation")
 
     def __init__(self, target: SecretTarget) -> None:
         self._lock = threading.Lock()
@@ -349,7 +349,10 @@ def probe_secret(
     now: Callable[[], datetime],
     progress: _Progress | None = None,
 ) -> SecretReport:
-    """Run the three checks on one secret. Never raises for a failure of the secret."""
+    """Run the checks on one secret: read, log in (database), rotation metadata.
+
+    Never raises for a failure of the secret.
+    """
     progress = progress or _Progress(target)
     credentials: DatabaseCredentials | None = None
 
@@ -365,6 +368,19 @@ def probe_secret(
     except Exception as exc:
         error = failure_of(exc)
         progress.record("retrieval", RetrievalResult(False, latency_ms, error))
+
+    # The login before the rotation metadata: under deadline pressure, the proof that
+    # rotation has not locked the application out matters more than its dates.
+    if credentials is not None:
+        if not progress.start("login"):
+            return progress.close()
+        started = clock()
+        try:
+            deps.login.login(credentials, secret_id=target.name)
+            result = LoginResult(ok=True, latency_ms=(clock() - started) * 1000.0)
+        except Exception as exc:
+            result = LoginResult(ok=False, error=failure_of(exc))
+        progress.record("login", result)
 
     if not progress.start("rotation"):
         return progress.close()
@@ -383,17 +399,6 @@ def probe_secret(
         )
     except Exception as exc:
         progress.record("rotation", RotationResult(error=failure_of(exc)))
-
-    if credentials is not None:
-        if not progress.start("login"):
-            return progress.close()
-        started = clock()
-        try:
-            deps.login.login(credentials, secret_id=target.name)
-            result = LoginResult(ok=True, latency_ms=(clock() - started) * 1000.0)
-        except Exception as exc:
-            result = LoginResult(ok=False, error=failure_of(exc))
-        progress.record("login", result)
 
     progress.start("done")
     return progress.close()
