@@ -4,10 +4,11 @@ For each :class:`~canary_targets.SecretTarget`, in this order:
 
 1. **retrieval** - read the value through the layer with the cache bypassed, time the
    call, and validate the value's format by the secret's kind;
-2. **rotation** - read the rotation metadata and work out the days since the last
-   rotation and whether rotation is overdue;
-3. **login** - for a database secret whose value is valid, log in with it and run
-   ``SELECT 1``.
+2. **login** - for a database secret whose value is valid, log in with it and run
+   ``SELECT 1`` (before the rotation check: under deadline pressure, the proof that
+   rotation has not locked the application out comes first);
+3. **rotation** - read the rotation metadata and work out the days since the last
+   rotation and whether rotation is overdue.
 
 Secrets are checked concurrently. A secret that fails fails alone: every exception is
 caught and reported as that secret's failure by type name. Each call carries its own
@@ -38,6 +39,9 @@ from secret_service.models import (
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from datetime import datetime
+
+    # concurrent.futures.wait's shape: (futures, timeout=seconds) -> (done, not done)
+    WaitForChecks = Callable[..., tuple[set[Any], set[Any]]]
 
 __all__ = [
     "CanaryReport",
@@ -412,11 +416,14 @@ def run_probes(
     deadline_s: float,
     clock: Callable[[], float],
     now: Callable[[], datetime],
+    wait: WaitForChecks = concurrent.futures.wait,
 ) -> CanaryReport:
     """Check every target concurrently; return by ``deadline_s`` whatever happens.
 
     ``deadline_s`` is the time budget from now (seconds). Threads still blocked at the
-    deadline are abandoned; their per-call timeouts end them soon after.
+    deadline are abandoned; their per-call timeouts end them soon after. ``wait`` waits
+    for the checks until the deadline (``concurrent.futures.wait``); tests pass one
+    whose deadline comes at a chosen point, so none depends on wall-clock time.
     """
     started = clock()
     progress = [_Progress(target) for target in targets]
@@ -439,7 +446,7 @@ def run_probes(
             )
             for item in progress
         ]
-        _done, pending = concurrent.futures.wait(futures, timeout=max(0.0, deadline_s))
+        _done, pending = wait(futures, timeout=max(0.0, deadline_s))
     finally:
         executor.shutdown(wait=False, cancel_futures=True)
     reports = tuple(item.close() for item in progress)

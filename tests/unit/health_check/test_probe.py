@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from secret_service.errors import (
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from concurrent.futures import Future
 
     from probe import SecretReport
     from secret_service.models import DatabaseCredentials
@@ -80,11 +82,19 @@ class FakeReader:
         self.values = values
         self.calls: list[tuple[str, bool]] = []
         self.blocked: dict[str, threading.Event] = {}
+        self.entered: dict[str, threading.Event] = {}
+
+    def hold(self, secret_id: str) -> threading.Event:
+        """Reads of ``secret_id`` block until the returned gate is set."""
+        self.entered[secret_id] = threading.Event()
+        gate = self.blocked[secret_id] = threading.Event()
+        return gate
 
     def get_secret_string(self, secret_id: str, *, force_refresh: bool) -> str:
         self.calls.append((secret_id, force_refresh))
         gate = self.blocked.get(secret_id)
         if gate is not None:
+            self.entered[secret_id].set()
             gate.wait(10)
         value = (
             self.values[secret_id]
@@ -115,10 +125,12 @@ class FakeLogin:
         self.error = error
         self.logins: list[tuple[str, str]] = []
         self.gate: threading.Event | None = None
+        self.entered = threading.Event()
 
     def login(self, credentials: DatabaseCredentials, *, secret_id: str) -> None:
         self.logins.append((credentials.username, secret_id))
         if self.gate is not None:
+            self.entered.set()
             self.gate.wait(10)
         if self.error is not None:
             raise self.error
@@ -392,6 +404,34 @@ def deps(reader: FakeReader, login: FakeLogin | None = None) -> ProbeDependencie
     return ProbeDependencies(reader=reader, rotation=FakeRotation(), login=login or FakeLogin())
 
 
+class Deadline:
+    """run_probes' ``wait``: the deadline comes at a chosen point, never on wall-clock time.
+
+    It comes once ``held`` is set (a check is inside its blocked call) and every other
+    check has finished, so what the report says never depends on how fast threads run.
+    """
+
+    SAFETY_S = 10.0  # only a safety net: every wait below ends on an event
+
+    def __init__(self, held: threading.Event, *, unfinished: int = 1) -> None:
+        self.held = held
+        self.unfinished = unfinished
+        self.timeouts: list[float] = []
+
+    def __call__(
+        self, futures: list[Future[SecretReport]], timeout: float
+    ) -> tuple[set[Future[SecretReport]], set[Future[SecretReport]]]:
+        self.timeouts.append(timeout)
+        assert self.held.wait(self.SAFETY_S), "the held check never began"
+        pending = set(futures)
+        while len(pending) > self.unfinished:
+            done, pending = concurrent.futures.wait(
+                pending, timeout=self.SAFETY_S, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            assert done, "no check finished"
+        return concurrent.futures.wait(futures, timeout=0)
+
+
 def test_one_failing_secret_does_not_stop_the_others(reader: FakeReader) -> None:
     reader.values[JWT.secret_id] = SecretThrottledError("throttled")
 
@@ -416,8 +456,11 @@ def test_one_failing_secret_does_not_stop_the_others(reader: FakeReader) -> None
 def test_a_read_still_hanging_at_the_deadline_is_reported_and_the_rest_complete(
     reader: FakeReader,
 ) -> None:
-    reader.blocked[JWT.secret_id] = threading.Event()
+    # Given the JWT read hangs
+    reader.hold(JWT.secret_id)
+    deadline = Deadline(reader.entered[JWT.secret_id])
 
+    # When the deadline comes while it hangs and the others have finished
     report = run_probes(
         [DB, JWT, API],
         deps=deps(reader),
@@ -425,8 +468,11 @@ def test_a_read_still_hanging_at_the_deadline_is_reported_and_the_rest_complete(
         deadline_s=0.2,
         clock=StepClock(),
         now=lambda: NOW,
+        wait=deadline,
     )
 
+    # Then the run waited its deadline, and the hanging read alone is cut
+    assert deadline.timeouts == [0.2]
     by_name = {r.target.name: r for r in report.reports}
     assert report.deadline_exceeded is True
     assert by_name[DB.name].ok
@@ -441,6 +487,7 @@ def test_a_read_still_hanging_at_the_deadline_is_reported_and_the_rest_complete(
 def test_a_login_hanging_at_the_deadline_keeps_the_retrieval_result(
     reader: FakeReader, login: FakeLogin
 ) -> None:
+    # Given the login hangs, the deadline coming while it does
     login.gate = threading.Event()
 
     report = run_probes(
@@ -450,7 +497,10 @@ def test_a_login_hanging_at_the_deadline_keeps_the_retrieval_result(
         deadline_s=0.2,
         clock=StepClock(),
         now=lambda: NOW,
+        wait=Deadline(login.entered),
     )
+
+    # Then the read that finished is kept, and the login is the stage cut
 
     (db,) = report.reports
     assert db.retrieval.ok is True
@@ -463,7 +513,8 @@ def test_a_login_hanging_at_the_deadline_keeps_the_retrieval_result(
 def test_a_secret_never_started_before_the_deadline_is_reported_as_such(
     reader: FakeReader,
 ) -> None:
-    reader.blocked[DB.secret_id] = threading.Event()
+    # Given one worker, held by the database read, and the JWT check queued behind it
+    reader.hold(DB.secret_id)
     one_worker = ProbeSettings(rotation_period_days=30, rotation_grace_days=1, max_concurrency=1)
 
     report = run_probes(
@@ -473,7 +524,10 @@ def test_a_secret_never_started_before_the_deadline_is_reported_as_such(
         deadline_s=0.2,
         clock=StepClock(),
         now=lambda: NOW,
+        wait=Deadline(reader.entered[DB.secret_id], unfinished=2),
     )
+
+    # Then the queued one is reported as never started, and it never read
 
     queued = report.reports[1]
     assert queued.error is not None
@@ -485,7 +539,8 @@ def test_a_secret_never_started_before_the_deadline_is_reported_as_such(
 def test_results_arriving_after_the_deadline_do_not_change_the_report(
     reader: FakeReader,
 ) -> None:
-    gate = reader.blocked[JWT.secret_id] = threading.Event()
+    # Given a report returned while the JWT read hung
+    gate = reader.hold(JWT.secret_id)
     report = run_probes(
         [JWT],
         deps=deps(reader),
@@ -493,14 +548,17 @@ def test_results_arriving_after_the_deadline_do_not_change_the_report(
         deadline_s=0.1,
         clock=StepClock(),
         now=lambda: NOW,
+        wait=Deadline(reader.entered[JWT.secret_id]),
     )
     before = report.reports[0]
 
-    gate.set()  # the hung read now answers
+    # When the hung read now answers
+    gate.set()
     for thread in threading.enumerate():
         if thread.name.startswith("canary-probe"):
             thread.join(5)
 
+    # Then the report still says what it said at the deadline
     assert report.reports[0] is before
     assert before.retrieval.ok is False
 
@@ -613,8 +671,10 @@ class HangingRotation(FakeRotation):
     def __init__(self) -> None:
         super().__init__()
         self.gate = threading.Event()
+        self.entered = threading.Event()
 
     def describe_rotation(self, secret_id: str) -> RotationMetadata:
+        self.entered.set()
         self.gate.wait(10)
         return super().describe_rotation(secret_id)
 
@@ -632,6 +692,7 @@ def test_a_hanging_describe_secret_does_not_keep_the_login_from_proving_the_cred
             deadline_s=0.2,
             clock=StepClock(),
             now=lambda: NOW,
+            wait=Deadline(rotation.entered),
         )
     finally:
         rotation.gate.set()
