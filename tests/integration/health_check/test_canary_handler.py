@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -422,8 +423,15 @@ def test_a_discovery_whose_pages_never_end_stops_in_time_and_says_how_far_it_got
     boto3_session.events.register("before-call.secrets-manager.ListSecrets", endless)
     canary_env(SECRET_IDS=JWT, SECRET_TAG_KEY="goal-mandala:canary")
 
-    # When the canary runs with 2 s of Lambda time
-    summary = canary.lambda_handler(scheduled_event(), FakeLambdaContext(timeout_ms=2000))
+    # When the canary runs with 30 s of Lambda time (discovery gets 12 s of it), on a clock
+    # that moves 1 s per reading, so its time runs out after a few pages whatever the
+    # machine's speed, and the checks keep most of the deadline
+    ticks = itertools.count()
+    summary = canary.lambda_handler(
+        scheduled_event(),
+        FakeLambdaContext(timeout_ms=30_000),
+        clock=lambda: float(next(ticks)),
+    )
 
     # Then discovery gave up within its share of the run, without claiming a match count
     # it never saw, and the configured secret was still checked
