@@ -71,12 +71,16 @@ def parse_args(argv: Sequence[str] | None = None) -> DoctorConfig:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        return _run(parse_args(argv))
+        status = _run(parse_args(argv))
+        # stdout is block-buffered in a pipe: a reader that went away shows here, where it
+        # is handled, not in the interpreter's final flush (exit 120, "Exception ignored")
+        sys.stdout.flush()
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # `make doctor | head`
         return reader_gone()
+    return status
 
 
 def _run(config: DoctorConfig) -> int:
