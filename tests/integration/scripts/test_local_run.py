@@ -211,7 +211,9 @@ def test_a_failing_step_fails_the_verdict_and_stops_everything(
     assert status == 1
     assert "RuntimeError: canary exploded" in out
     assert "VERDICT: FAILED at step 3" in out
-    assert not any(port_open(p) for p in ports_in(out))
+    ports = ports_in(out)
+    assert len(ports) >= 2  # the database's and the moto server's, or the check proves nothing
+    assert not any(port_open(p) for p in ports)
 
 
 @pytest.mark.parametrize(
