@@ -36,6 +36,11 @@ def stub(client: SecretsManagerClient) -> Iterator[Stubber]:
         stubber.assert_no_pending_responses()
 
 
+def still_clock() -> float:
+    """A clock that never moves: these discoveries never meet their time limit."""
+    return 0.0
+
+
 def test_the_client_times_out_per_call_and_never_retries(client: SecretsManagerClient) -> None:
     config = client.meta.config
 
@@ -141,7 +146,9 @@ def test_discovery_filters_by_tag_follows_pages_and_keeps_only_the_exact_pair(
         {"Filters": filters, "MaxResults": 100, "NextToken": "page-2"},
     )
 
-    found = discover_secret_ids(client, tag_key="canary", tag_value="on", time_limit_s=60.0)
+    found = discover_secret_ids(
+        client, tag_key="canary", tag_value="on", time_limit_s=60.0, clock=still_clock
+    )
 
     assert found == [f"{ARN}a-AbC123", f"{ARN}c-AbC123"]
 
@@ -155,7 +162,9 @@ def test_discovery_by_key_alone_takes_any_value(
         {"Filters": [{"Key": "tag-key", "Values": ["canary"]}], "MaxResults": 100},
     )
 
-    assert discover_secret_ids(client, tag_key="canary", tag_value=None, time_limit_s=60.0) == [
+    assert discover_secret_ids(
+        client, tag_key="canary", tag_value=None, time_limit_s=60.0, clock=still_clock
+    ) == [
         f"{ARN}a-AbC123",
         f"{ARN}b-AbC123",
     ]
@@ -165,7 +174,9 @@ def test_a_discovery_failure_is_a_typed_error(client: SecretsManagerClient, stub
     stub.add_client_error("list_secrets", service_error_code="ThrottlingException")
 
     with pytest.raises(SecretThrottledError):
-        discover_secret_ids(client, tag_key="canary", tag_value=None, time_limit_s=60.0)
+        discover_secret_ids(
+            client, tag_key="canary", tag_value=None, time_limit_s=60.0, clock=still_clock
+        )
 
 
 def list_page(
@@ -206,7 +217,9 @@ def test_sparse_pages_of_a_large_account_are_followed_to_the_end(
     list_page(stub, 29, [entry("last", canary="on")], last=True)
 
     # When the canary discovers its secrets with time to spare
-    found = discover_secret_ids(client, tag_key="canary", tag_value=None, time_limit_s=60.0)
+    found = discover_secret_ids(
+        client, tag_key="canary", tag_value=None, time_limit_s=60.0, clock=still_clock
+    )
 
     # Then it has every match, not a "more than 1000 secrets match" failure
     assert found == [f"{ARN}{name}-AbC123" for name in ("s0", "s10", "s20", "last")]
@@ -222,7 +235,9 @@ def test_more_matches_than_one_run_can_check_fail_instead_of_silently_dropping_s
 
     # Then discovery refuses to report a partial list, and says how to narrow it
     with pytest.raises(SecretConfigError, match="more than 1000 secrets match") as caught:
-        discover_secret_ids(client, tag_key="canary", tag_value=None, time_limit_s=60.0)
+        discover_secret_ids(
+            client, tag_key="canary", tag_value=None, time_limit_s=60.0, clock=still_clock
+        )
     assert "SECRET_TAG_VALUE" in str(caught.value)
 
 
