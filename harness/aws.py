@@ -9,12 +9,20 @@ where the real HTTP client matters (retries, timeouts, connection pools).
 from __future__ import annotations
 
 import socket
+import threading
 from typing import TYPE_CHECKING, Self
 
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
 
 if TYPE_CHECKING:
     from types import TracebackType
+
+    from werkzeug.serving import BaseWSGIServer
 
 __all__ = ["DEFAULT_REGION", "MotoServer", "offline_environment"]
 
@@ -37,14 +45,21 @@ def offline_environment(*, region: str = DEFAULT_REGION) -> dict[str, str]:
 
 
 class MotoServer:
-    """A moto server on ``127.0.0.1`` and a free port; ``endpoint_url`` points at it."""
+    """A moto server on ``127.0.0.1`` and a free port; ``endpoint_url`` points at it.
+
+    The port is bound here and held until ``stop``: the server serves on this very
+    socket. (moto's ThreadedMotoServer binds a port by number, so a port chosen free
+    and released could be taken meanwhile, and its start then waits forever.)
+    """
 
     def __init__(self) -> None:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen()
+        self.port = int(self._socket.getsockname()[1])
         self.endpoint_url = f"http://127.0.0.1:{self.port}"
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
 
     def __enter__(self) -> Self:
         self.start()
@@ -59,7 +74,28 @@ class MotoServer:
         self.stop()
 
     def start(self) -> None:
-        self._server.start()
+        try:
+            self._server = make_server(
+                "127.0.0.1",
+                self.port,
+                DomainDispatcherApplication(create_backend_app),
+                threaded=True,
+                request_handler=MotoRequestHandler,
+                fd=self._socket.fileno(),
+            )
+        except BaseException:
+            self._socket.close()
+            raise
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"moto-server-{self.port}", daemon=True
+        )
+        self._thread.start()
 
     def stop(self) -> None:
-        self._server.stop()
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            if self._thread is not None:
+                self._thread.join()
+            server.server_close()
+        self._socket.close()

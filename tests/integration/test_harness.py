@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 import tempfile
 from typing import TYPE_CHECKING
@@ -239,3 +240,23 @@ def test_a_long_tmpdir_does_not_break_the_servers_socket_path(
             assert cur.fetchone() == (1,)
         assert len(server.socket_path) < 108
         assert not server.socket_path.startswith(str(long_dir))
+
+
+def test_the_moto_server_holds_its_port_from_the_moment_it_is_known() -> None:
+    # Given a moto server whose port is known (make local prints it) but not yet serving
+    from harness.aws import MotoServer
+
+    server = MotoServer()
+    try:
+        # When another program on this machine asks for that port, Then it cannot take it
+        # (moto re-binding a released port would wait forever if another took it meanwhile)
+        with socket.socket() as other, pytest.raises(OSError, match="in use"):
+            other.bind(("127.0.0.1", server.port))
+        # and the server starts and answers on it
+        server.start()
+        sts = boto3.client(
+            "sts", endpoint_url=server.endpoint_url, region_name=os.environ["AWS_DEFAULT_REGION"]
+        )
+        assert sts.get_caller_identity()["Account"] == "123456789012"
+    finally:
+        server.stop()
