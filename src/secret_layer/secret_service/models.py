@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Self
 
-from secret_service.errors import SecretFormatError
+from secret_service.errors import SecretConfigError, SecretFormatError
 
 __all__ = [
     "MYSQL_ENGINES",
@@ -519,11 +519,15 @@ class ExternalApis:
         return self.select(name)
 
     def __contains__(self, name: object) -> bool:
-        return name in self.apis
+        return isinstance(name, str) and name in self.apis
 
     def select(self, name: str | None, *, secret_id: str | None = None) -> ExternalApiCredentials:
         """The entry ``name``; with ``None``, the only entry (an error if there are several)."""
         secret_id = secret_id or self.secret_id
+        if name is not None and not isinstance(name, str):
+            raise SecretConfigError(
+                f"an external API is chosen by its name, a string (got {type(name).__name__})"
+            )
         if name is None:
             if len(self.apis) == 1:
                 return next(iter(self.apis.values()))

@@ -11,6 +11,7 @@ from secret_service import (
     ExternalApiCredentials,
     ExternalApis,
     JwtConfig,
+    SecretConfigError,
     SecretFormatError,
 )
 
@@ -205,9 +206,13 @@ def test_a_missing_api_by_name_is_a_format_error_naming_the_secret_and_its_entri
     assert str(caught.value) == (
         "external API secret ext has no 'stripe' entry (it has: bedrock, ses); add it to the secret"
     )
-    # And membership is answered without raising
+    # And membership is answered without raising, whatever is asked
     assert "ses" in apis
     assert "stripe" not in apis
+    assert ["ses"] not in apis
+    # And a name that is not a string is a typed error, not an 'unhashable type' TypeError
+    with pytest.raises(SecretConfigError, match="by its name, a string"):
+        apis[["ses"]]  # type: ignore[index]
 
 
 def test_a_flat_document_is_one_api_named_after_its_provider() -> None:
