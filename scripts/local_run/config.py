@@ -75,7 +75,8 @@ class LocalConfig:
                     f"read -rs {ADMIN_PASSWORD_VARIABLE} && export {ADMIN_PASSWORD_VARIABLE}"
                 )
             if args.db_ca is not None and not os.path.isfile(args.db_ca):
-                raise LocalConfigError(f"--db-ca {args.db_ca}: no such file (a PEM CA bundle)")
+                what = "a directory" if os.path.isdir(args.db_ca) else "no such file"
+                raise LocalConfigError(f"--db-ca {args.db_ca}: {what}; give a PEM CA bundle file")
         return cls(
             environment=args.env,
             app_name=args.app,

@@ -60,6 +60,15 @@ def test_a_missing_ca_file_is_refused(tmp_path: Path) -> None:
         )
 
 
+def test_a_directory_given_as_the_ca_is_called_a_directory(tmp_path: Path) -> None:
+    # When / Then: the message says what it is, not that it does not exist
+    with pytest.raises(LocalConfigError, match="a directory; give a PEM CA bundle file"):
+        LocalConfig.from_args(
+            ["--db-host", "db", "--db-ca", str(tmp_path)],
+            environ={ADMIN_PASSWORD_VARIABLE: "x"},
+        )
+
+
 @pytest.mark.parametrize("port", ["0", "70000", "abc"])
 def test_a_bad_port_is_a_usage_error(port: str, capsys: pytest.CaptureFixture[str]) -> None:
     # When / Then: exit 2, naming the option and the value
