@@ -228,8 +228,8 @@ class LocalWorld:
         server = self._stack.enter_context(MotoServer())
         self.endpoint_url = server.endpoint_url
         # moto keeps its state in process-wide backends: start empty, leave nothing.
-        _reset_moto(server.endpoint_url)
-        self._stack.callback(_reset_moto, server.endpoint_url)
+        _reset_moto()
+        self._stack.callback(_reset_moto)
         os.environ["AWS_ENDPOINT_URL"] = server.endpoint_url
         self.region = os.environ["AWS_DEFAULT_REGION"]
         self.progress("aws", f"moto server on {server.endpoint_url} (region {self.region})")
@@ -367,14 +367,16 @@ def _loopback_only(environ: MutableMapping[str, str]) -> None:
         environ[name] = ",".join([*hosts, *(h for h in _LOOPBACK_HOSTS if h not in hosts)])
 
 
-def _reset_moto(endpoint_url: str) -> None:
-    """moto's documented reset endpoint: every emulated service back to empty."""
-    import urllib.request
+def _reset_moto() -> None:
+    """Every emulated service back to empty, as moto's ``/moto-api/reset`` endpoint does.
 
-    url = f"{endpoint_url}/moto-api/reset"
-    request = urllib.request.Request(url, method="POST")  # noqa: S310 - http://127.0.0.1
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
-        response.read()
+    Called in this thread, not over HTTP through the server's: at a Ctrl-C the server's
+    request threads may wait on a moto lock the interrupted main thread still holds (an
+    RLock, which this thread may take again), and the clean-up must not wait on them.
+    """
+    from moto.moto_api._internal.models import moto_api_backend
+
+    moto_api_backend.reset()
 
 
 def _fill_placeholders(document: Any) -> int:

@@ -489,3 +489,18 @@ def test_a_reader_that_goes_away_ends_the_run_quietly_with_everything_stopped() 
     ports = ports_in("".join(head))
     assert ports, head
     assert not any(port_open(p) for p in ports)
+
+
+def test_the_clean_up_reset_does_not_wait_on_the_moto_server_threads() -> None:
+    # Given moto's backend lock held by this (the main) thread, as a Ctrl-C landing in
+    # moto code can leave it, so that the server's request threads would wait on it
+    from moto.core.base_backend import backend_lock
+    from scripts.local_run.world import _reset_moto
+
+    backend_lock.acquire()
+    try:
+        # When the clean-up resets moto, then it returns (over HTTP, through a server
+        # thread, it waited 10 s and raised TimeoutError, failing the clean-up)
+        _reset_moto()
+    finally:
+        backend_lock.release()
